@@ -1,0 +1,31 @@
+# Two commands on a fresh machine (only Python 3.11+ needed): `make serve` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8080
+
+.PHONY: serve test lint typecheck pytest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)  ## every vendor API on http://127.0.0.1:$(PORT), SQLite store with demo data
+	$(BIN)/loginaudit serve --port $(PORT)
+
+test: lint typecheck pytest  ## the whole suite (PostgreSQL too when LOGINAUDIT_TEST_DATABASE_URL is set)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) loginaudit.db loginaudit.db-wal loginaudit.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from loginaudit.cli import main
+
+main()

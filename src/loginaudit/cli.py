@@ -1,0 +1,103 @@
+"""`loginaudit serve | seed | reset`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from datetime import datetime
+
+from .registry import VENDORS
+from .storage import Store
+from .storage.db import URL_ENV
+from .storage.records import counts, tokens
+
+DEMO_EVENTS = 2000
+# Connexion imports starlette's test client at import time, which warns about httpx on every start.
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+
+def _store(url: str | None) -> Store:
+    store = Store(url)
+    store.create_schema()
+    return store
+
+
+def _seed(store: Store, events: int, seed: int, anchor: datetime | None) -> None:
+    from tqdm import tqdm
+
+    from . import seed as seeding
+
+    with tqdm(total=events, unit="ev", unit_scale=True, disable=events < 50_000, desc="seeding") as bar:
+        seeding.seed(store, events=events, seed=seed, anchor=anchor, progress=bar.update)
+
+
+def _banner(store: Store, host: str, port: int) -> str:
+    root = f"http://{host}:{port}"
+    lines = [f"loginaudit on {root}  (store: {store.engine.url.render_as_string(hide_password=True)})",
+             f"  landing page      {root}/", f"  control plane     {root}/_loginaudit/ui/"]
+    with store.session() as s:
+        for v in VENDORS:
+            lines.append(f"  {v.name:<17} {root}{v.base_path}  docs: {root}{v.base_path}/ui/")
+            for t in tokens(s, v.name):
+                lines.append(f"      {t.kind:<12} {t.secret}")
+    return "\n".join(lines)
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.database_url:
+        os.environ[URL_ENV] = args.database_url
+    store = _store(args.database_url)
+    with store.session() as s:
+        empty = counts(s)["login_events"] == 0
+    if empty and args.demo_events:
+        _seed(store, args.demo_events, args.seed, None)
+    print(_banner(store, args.host, args.port), flush=True)
+    store.dispose()
+    uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, access_log=args.access_log)
+
+
+def seed(args: argparse.Namespace) -> None:
+    store = _store(args.database_url)
+    if args.reset:
+        store.reset()
+    _seed(store, args.events, args.seed, datetime.fromisoformat(args.anchor) if args.anchor else None)
+    with store.session() as s:
+        print(counts(s))
+
+
+def reset(args: argparse.Namespace) -> None:
+    _store(args.database_url).reset()
+    print("store emptied")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="loginaudit", description=__doc__)
+    parser.add_argument("--database-url", help=f"SQLAlchemy URL (default ${URL_ENV} or sqlite:///loginaudit.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve every vendor API (seeds demo data into an empty store)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--demo-events", type=int, default=DEMO_EVENTS, help="events to seed when the store is empty")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    p.set_defaults(func=serve)
+
+    p = sub.add_parser("seed", help="add deterministic demo data")
+    p.add_argument("--events", type=int, default=DEMO_EVENTS)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--anchor", help="ISO time the demo history ends at (default: start of the current UTC hour)")
+    p.add_argument("--reset", action="store_true", help="empty the store first")
+    p.set_defaults(func=seed)
+
+    p = sub.add_parser("reset", help="delete every record")
+    p.set_defaults(func=reset)
+
+    args = parser.parse_args(argv)
+    args.func(args)

@@ -1,0 +1,85 @@
+"""Every error leaves in the envelope of the vendor whose URL it was sent to.
+
+Connexion raises its own problems (validation 400, missing credentials 401, unknown route 404,
+405); handlers and security functions raise `VendorError` with a body already in the vendor's
+shape.  One app-wide handler turns both into the vendor's response: error handlers cannot be set
+per API in Connexion 3, so the vendor is picked from the request path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.problem import problem
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class VendorError(ProblemException):  # type: ignore[misc]
+    """A finished vendor error response, raised from a handler or a security function."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
+                 content_type: str = "application/json") -> None:
+        super().__init__(status=status, title="vendor error", detail=None)
+        self.body = body
+        self.vendor_headers = dict(headers or {})
+        self.content_type = content_type
+
+
+def respond(status: int, body: Any, headers: Mapping[str, str] | None = None,
+            content_type: str = "application/json") -> ConnexionResponse:
+    raw = body if isinstance(body, str | bytes) else json.dumps(body, separators=(",", ":"))
+    return ConnexionResponse(status_code=status, body=raw, content_type=content_type,
+                             headers=dict(headers or {}))
+
+
+# The per-vendor renderer of framework errors: (status, one-line detail, headers, path) -> response.
+Renderer = Callable[[int, str, Mapping[str, str], str], ConnexionResponse]
+
+
+def first_line(detail: str | None, fallback: str) -> str:
+    """Connexion's validation details dump the whole schema after the first line; keep that line."""
+    return (detail or fallback).strip().split("\n", 1)[0] or fallback
+
+
+def install(app: Any, renderer_for: Callable[[str], Renderer | None],
+            allowed_for: Callable[[str], tuple[str, ...]]) -> None:
+    """Register the app-wide handlers; `renderer_for(path)` finds the vendor renderer, if any, and
+    `allowed_for(path)` the documented methods for a 405's Allow header."""
+
+    def render(request: ConnexionRequest, status: int, title: str | None, detail: str | None,
+               headers: Mapping[str, str] | None) -> ConnexionResponse:
+        renderer = renderer_for(request.url.path)
+        text = first_line(detail, title or "error")
+        headers = dict(headers or {})
+        if status == 405:
+            headers["Allow"] = ", ".join(allowed_for(request.url.path))
+        if renderer is None:
+            return problem(status=status, title=title or "Error", detail=text, headers=dict(headers or {}))
+        return renderer(status, text, dict(headers or {}), request.url.path)
+
+    def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+        if isinstance(exc, VendorError):
+            return respond(exc.status, exc.body, exc.vendor_headers, exc.content_type)
+        return render(request, exc.status, exc.title, exc.detail, exc.headers)
+
+    def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        return render(request, exc.status_code, None, exc.detail, exc.headers)
+
+    def on_undecodable(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
+        return render(request, 400, "Bad Request", "Request body is not valid UTF-8", None)
+
+    def on_crash(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return render(request, 500, "Internal Server Error", "Internal Server Error", None)
+
+    app.add_error_handler(ProblemException, on_problem)
+    app.add_error_handler(HTTPException, on_http)
+    app.add_error_handler(UnicodeDecodeError, on_undecodable)  # Connexion decodes bodies unguarded
+    app.add_error_handler(Exception, on_crash)

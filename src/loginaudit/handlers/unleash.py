@@ -1,0 +1,127 @@
+"""Unleash Enterprise `GET /api/admin/logins`: login history as JSON or json2csv-style CSV."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from ..errors import VendorError, respond
+from ..storage import clock, current
+from ..storage.criteria import Cmp, all_of
+from ..storage.events import EventQuery, list_events
+from ..storage.models import LoginEvent
+from ..tokens import TokenKind, hex_secret, resolve
+
+RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
+JSON_TYPE = "application/json; charset=utf-8"
+CSV_TYPE = "text/csv"  # Flask appends "; charset=utf-8", as Express does
+COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
+AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type
+
+TOKEN_KINDS = {
+    "admin": TokenKind("admin API token (*:*.<hex>), carries ADMIN",
+                       lambda rng: f"*:*.{hex_secret(rng, 28)}", grants=("ADMIN",)),
+    "pat": TokenKind("personal access token (user:<hex>); grant ADMIN for an Admin root role user",
+                     lambda rng: f"user:{hex_secret(rng, 28)}", needs_credential=True),
+    "client": TokenKind("client (backend) API token", lambda rng: f"default:development.{hex_secret(rng, 28)}"),
+    "frontend": TokenKind("frontend API token", lambda rng: f"default:development.{hex_secret(rng, 28)}"),
+}
+
+NO_HEADER = ("You must log in to use Unleash. Your request had no authorization header, so we could not "
+             "authorize you. Try logging in at /auth/simple/login")
+NOT_LOGGED_IN = "You must log in to use Unleash."
+NO_ADMIN = ("You don't have the required permissions to perform this operation. To perform this action, "
+            'you need the "ADMIN" permission.')
+
+
+def _error(name: str, message: str, **extra: Any) -> dict[str, Any]:
+    """UnleashError.toJSON(): a fresh random id, the name, the message, and details."""
+    return {"id": str(uuid.uuid4()), "name": name, "message": message, "details": [{"message": message}],
+            **extra}
+
+
+def _no_header() -> dict[str, Any]:
+    return _error("AuthenticationRequired", NO_HEADER, path="/auth/simple/login", type="password",
+                  defaultHidden=False)
+
+
+def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    if status == 401:
+        body = _no_header()
+    elif status in (404, 405):  # Express has no 405: an unrouted method is a 404
+        body = _error("NotFoundError", f"The path you were looking for ({path}) is not available.")
+        status = 404
+    elif status >= 500:
+        body = _error("InternalError", "Unexpected error")
+    else:
+        body = _error("ValidationError", detail)
+    return respond(status, body, headers, JSON_TYPE)
+
+
+def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
+    """Admin API tokens and ADMIN personal access tokens pass; `Bearer ` is stripped as on /api."""
+    secret = token.removeprefix("Bearer ").strip()
+    if not secret:
+        raise VendorError(401, _no_header(), content_type=JSON_TYPE)
+    _, principal, _ = resolve("unleash", secret)
+    if principal is None:
+        raise VendorError(401, _error("UnauthorizedError", NOT_LOGGED_IN), content_type=JSON_TYPE)
+    if principal.kind in ("client", "frontend"):
+        raise VendorError(403, {"message": "invalid token: expected a different token type for this endpoint"},
+                          content_type=JSON_TYPE)
+    if "ADMIN" not in principal.grants:
+        raise VendorError(403, _error("PermissionError", NO_ADMIN, permissions=["ADMIN"]), content_type=JSON_TYPE)
+    return principal.as_token_info()
+
+
+def _wants_csv(accept: str) -> bool:
+    ranked = parse_accept_header(accept or "*/*", MIMEAccept)
+    return ranked.quality("text/csv") > ranked.quality("application/json")
+
+
+def _event(ev: LoginEvent) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "username": ev.username,
+        "auth_type": AUTH_TYPES.get(ev.auth_method, ev.auth_method),
+        "created_at": ev.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ev.occurred_at.microsecond // 1000:03d}Z",
+        "successful": ev.successful,
+        "ip": ev.ip,
+        "failure_reason": None if ev.successful else ev.failure_reason,
+    }
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """json2csv 7 `Parser()` defaults: quoted header and strings, bare scalars, no trailing EOL."""
+    lines = [",".join(f'"{c}"' for c in COLUMNS)]
+    lines += [",".join(_csv_cell(row[c]) for c in COLUMNS) for row in rows]
+    return "\n".join(lines)
+
+
+def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    with current().session() as s:
+        since = clock.now(s) - RETENTION
+        where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since))
+        rows = [_event(ev) for ev in list_events(s, EventQuery(where=where))]
+    if _wants_csv(request.headers.get("accept", "")):
+        if not rows:
+            return "", 204, {"Content-Type": CSV_TYPE}
+        return to_csv(rows), 200, {"Content-Type": CSV_TYPE}
+    return {"events": rows}, 200, {"Content-Type": JSON_TYPE}

@@ -1,0 +1,41 @@
+"""The landing page at `/` and the raw spec files at `/specs/<file>`."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .registry import CONTROL, VENDORS, spec_dir
+
+
+def _page() -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(v.name)}</td><td>{html.escape(v.title)}</td>"
+        f"<td><code>{html.escape(v.base_path)}</code></td>"
+        f'<td><a href="{v.base_path}/ui/">docs</a></td>'
+        f'<td><a href="{v.base_path}/openapi.json">openapi.json</a></td>'
+        f'<td><a href="/specs/{v.spec_file}">{v.spec_file}</a></td></tr>'
+        for v in (*VENDORS, CONTROL)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>loginaudit</title></head><body>"
+        "<h1>loginaudit</h1><p>Stateful emulators of vendor login-audit APIs over one shared store.</p>"
+        "<table border='1' cellpadding='4'><tr><th>vendor</th><th>API</th><th>base path</th>"
+        f"<th colspan='3'>documents</th></tr>{rows}</table></body></html>"
+    )
+
+
+def install(app: Any) -> None:
+    files = {v.spec_file for v in (*VENDORS, CONTROL)}
+
+    def index() -> tuple[str, int, dict[str, str]]:
+        return _page(), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+    def spec(name: str) -> tuple[str, int, dict[str, str]]:
+        if name not in files:
+            return "not found", 404, {"Content-Type": "text/plain"}
+        text = (spec_dir() / name).read_text(encoding="utf-8")
+        return text, 200, {"Content-Type": "application/yaml"}
+
+    app.add_url_rule("/", "landing", index)
+    app.add_url_rule("/specs/<name>", "spec_file", spec)

@@ -1,0 +1,87 @@
+"""The vendors this server emulates: one line each.
+
+Adding a vendor = one spec in openapi/, one handler module, one line below, its tests.
+A handler module provides the operation functions its spec names, `render_error` (the vendor's
+body for framework-level errors) and `TOKEN_KINDS` (the credentials the control plane can issue).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+
+def spec_dir() -> pathlib.Path:
+    """`loginaudit/openapi` in an installed wheel, the repository's top-level `openapi/` otherwise."""
+    packaged = pathlib.Path(__file__).parent / "openapi"
+    return packaged if packaged.is_dir() else pathlib.Path(__file__).parents[2] / "openapi"
+
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str
+    spec_file: str
+    module_name: str
+    # Real vendors ignore unknown query parameters; strict validation would answer 400 where they answer 200.
+    strict_query: bool = False
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        with open(spec_dir() / self.spec_file, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)  # type: ignore[no-any-return]
+
+    @property
+    def title(self) -> str:
+        return str(self.spec["info"]["title"])
+
+    @property
+    def base_path(self) -> str:
+        """The path of the spec's first server URL, exactly as Connexion derives it."""
+        return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
+
+    @cached_property
+    def routes(self) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+        """(full-path regex, documented methods) for every path of the spec."""
+        out = []
+        for template, item in self.spec["paths"].items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(self.base_path + template))
+            methods = tuple(m.upper() for m in item if m in _METHODS)
+            out.append((re.compile(pattern + "$"), methods))
+        return tuple(out)
+
+    @cached_property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.module_name)
+
+
+VENDORS: tuple[Vendor, ...] = (
+    Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash"),
+)
+CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The methods the specs document for `path` (Connexion's own 405 `Allow` lists only one route's)."""
+    for vendor in (*VENDORS, CONTROL):
+        for pattern, methods in vendor.routes:
+            if pattern.match(path):
+                return methods + (("HEAD",) if "GET" in methods else ())
+    return ()
+
+
+def by_name(name: str) -> Vendor:
+    for vendor in VENDORS:
+        if vendor.name == name:
+            return vendor
+    raise KeyError(name)

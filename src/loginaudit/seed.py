@@ -1,0 +1,205 @@
+"""Deterministic, realistic demo data: the same seed and anchor give the same store.
+
+Faker makes the people, organisations, addresses and user agents; a seeded `random.Random` makes
+the events from small per-person pools (home city, habitual IPs and devices), so millions of events
+stay fast to generate while still looking like real login history: office-hours peaks, ~12 %
+failures, occasional credential-stuffing bursts from one foreign address, logouts after sessions.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .registry import VENDORS
+from .storage import Store
+from .storage.models import ApiToken, LoginEvent
+from .storage.records import counts, create_credential, create_person, create_tenant, issue_token
+
+WINDOW = timedelta(days=30)
+BATCH = 20_000
+PLACES = (  # (country, city, timezone): plausible geography for users and attackers
+    ("United States", "Denver", "America/Denver"), ("United States", "Chicago", "America/Chicago"),
+    ("United States", "San Francisco", "America/Los_Angeles"), ("Canada", "Toronto", "America/Toronto"),
+    ("United Kingdom", "London", "Europe/London"), ("Germany", "Berlin", "Europe/Berlin"),
+    ("France", "Paris", "Europe/Paris"), ("India", "Jaipur", "Asia/Kolkata"),
+    ("India", "Bengaluru", "Asia/Kolkata"), ("Philippines", "Manila", "Asia/Manila"),
+    ("Brazil", "São Paulo", "America/Sao_Paulo"), ("Australia", "Sydney", "Australia/Sydney"),
+    ("Japan", "Tokyo", "Asia/Tokyo"), ("Nigeria", "Lagos", "Africa/Lagos"),
+)
+ATTACK_PLACES = (("Russia", "Moscow"), ("China", "Shenzhen"), ("Netherlands", "Amsterdam"), ("Vietnam", "Hanoi"))
+FAILURES = ("Invalid password", "Invalid password", "Invalid password", "No user found", "User is locked",
+            "Password expired")
+ROLES = ("employee", "manager", "employee", "contractor")
+METHODS = ("password", "password", "password", "oidc", "saml", "google", "github")
+
+
+@dataclass(frozen=True)
+class Habit:
+    credential_id: int
+    person_id: int
+    tenant_id: int
+    login: str
+    method: str
+    ips: tuple[str, ...]
+    agents: tuple[str, ...]
+    country: str
+    city: str
+
+
+def default_anchor() -> datetime:
+    """The start of the current UTC hour: demo history ends just before "now" (never in the future)
+    and a seed stays reproducible for the hour; pass `anchor` for full reproducibility."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _people_count(events: int) -> int:
+    return max(12, min(5000, events // 150))
+
+
+def _arrange(session: Session, fake: Faker, rng: random.Random, n_people: int,
+             anchor: datetime) -> list[Habit]:
+    start = anchor - timedelta(days=400)
+    def new_uuid() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    tenants = [create_tenant(session, name=fake.unique.company() + (" University" if i == 0 else ""),
+                             time_zone=PLACES[i][2], created_at=start, uuid=new_uuid()) for i in range(3)]
+    create_tenant(session, name="School of Engineering", parent_id=tenants[0].id, time_zone=PLACES[0][2],
+                  sis_id="ENG", created_at=start, uuid=new_uuid())
+    agents = [fake.user_agent() for _ in range(200)]
+    habits = []
+    for i in range(n_people):
+        first, last = fake.first_name(), fake.last_name()
+        email = f"{first}.{last}{i}@{fake.free_email_domain()}".lower()
+        person = create_person(session, first_name=first, last_name=last, email=email,
+                               middle_name=fake.first_name() if rng.random() < 0.2 else None,
+                               sis_id=f"S{100000 + i}", created_at=start + timedelta(days=rng.randrange(30)),
+                               uuid=new_uuid())
+        n_creds = 2 if rng.random() < 0.1 else 1
+        for k in range(n_creds):
+            tenant = tenants[(i + k) % len(tenants)]
+            method = rng.choice(METHODS)
+            cred = create_credential(session, person_id=person.id, tenant_id=tenant.id,
+                                     login=email if k == 0 else f"{first}{i}".lower(), auth_method=method,
+                                     role="admin" if i < len(tenants) else rng.choice(ROLES),
+                                     sis_id=f"L{200000 + i * 2 + k}", created_at=person.created_at)
+            country, city, _ = rng.choice(PLACES)
+            ips = tuple(fake.ipv4_public() if rng.random() < 0.8 else fake.ipv6() for _ in range(rng.randint(1, 3)))
+            own_agents = tuple(rng.sample(agents, rng.randint(1, 3)))
+            habits.append(Habit(cred.id, person.id, tenant.id, cred.login, method, ips, own_agents,
+                                country, city))
+    return habits
+
+
+def _office_time(rng: random.Random, anchor: datetime) -> datetime:
+    day = anchor - timedelta(days=1 + rng.random() * (WINDOW.days - 1))
+    hour = rng.choice((7, 8, 8, 9, 9, 9, 10, 10, 11, 13, 13, 14, 14, 15, 16, 17, 19, 22))
+    return day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60),
+                       microsecond=rng.randrange(1000) * 1000)
+
+
+def _events(rng: random.Random, fake: Faker, habits: list[Habit], anchor: datetime,
+            total: int) -> Iterator[dict[str, Any]]:
+    """Yield exactly `total` canonical event rows."""
+    made = 0
+
+    def row(h: Habit | None, at: datetime, **kw: Any) -> dict[str, Any]:
+        base = {
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "occurred_at": at,
+            "credential_id": h.credential_id if h else None, "person_id": h.person_id if h else None,
+            "tenant_id": h.tenant_id if h else None, "username": h.login if h else kw.pop("username"),
+            "event_type": "login", "successful": True, "failure_reason": None,
+            "auth_method": h.method if h else "password", "ip": None, "user_agent": None, "country": None,
+            "city": None, "device": None, "os": None, "request_id": None,
+        }
+        base.update(kw)
+        return base
+
+    while made < total:
+        h = rng.choice(habits)
+        at = _office_time(rng, anchor)
+        if rng.random() < 0.01:  # a credential-stuffing burst from one foreign address
+            country, city = rng.choice(ATTACK_PLACES)
+            ip, agent = fake.ipv4_public(), "python-requests/2.31.0"
+            for _ in range(min(rng.randint(5, 30), total - made)):
+                at += timedelta(seconds=rng.uniform(0.5, 8))
+                target = h if rng.random() < 0.7 else None
+                yield row(target, at, successful=False, ip=ip, user_agent=agent, country=country, city=city,
+                          failure_reason="Invalid password" if target else "No user found",
+                          username=f"{fake.user_name()}@{fake.free_email_domain()}")
+                made += 1
+            continue
+        ok = rng.random() < 0.88
+        method = "http_basic" if rng.random() < 0.05 else h.method
+        where = dict(ip=rng.choice(h.ips), user_agent=rng.choice(h.agents), country=h.country, city=h.city,
+                     auth_method=method)
+        yield row(h, at, successful=ok, failure_reason=None if ok else rng.choice(FAILURES),
+                  request_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)) if ok else None, **where)
+        made += 1
+        if ok and made < total and rng.random() < 0.4:
+            logout_at = min(at + timedelta(minutes=rng.randint(5, 480)), anchor - timedelta(seconds=1))
+            yield row(h, logout_at, event_type="logout", **where)
+            made += 1
+
+
+class AlreadySeeded(RuntimeError):
+    """The store already holds the records this seed makes (same uuids and secrets)."""
+
+
+def seed(store: Store, *, events: int, seed: int = 1, anchor: datetime | None = None,
+         progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Add demo tenants, people, credentials, one token of every vendor kind, and `events` events.
+
+    Deterministic on an empty store; seeding the same seed twice raises AlreadySeeded.
+    """
+    anchor = anchor or default_anchor()
+    rng = random.Random(seed)
+    fake = Faker(["en_US"])
+    fake.seed_instance(seed)
+    try:
+        with store.session() as s:
+            habits, tokens = _arrange_all(s, fake, rng, events, anchor)
+    except IntegrityError:
+        raise AlreadySeeded(f"the store already holds seed {seed}'s records; reset it or pick another seed") from None
+    batch: list[dict[str, Any]] = []
+    for ev in _events(rng, fake, habits, anchor, events):
+        batch.append(ev)
+        if len(batch) >= BATCH:
+            _flush(store, batch, progress)
+    _flush(store, batch, progress)
+    with store.session() as s:
+        return {"counts": counts(s), "tokens": tokens}
+
+
+def _arrange_all(s: Session, fake: Faker, rng: random.Random, events: int,
+                 anchor: datetime) -> tuple[list[Habit], list[ApiToken]]:
+    """People, tenants, credentials, and one demo token of every kind of every vendor."""
+    habits = _arrange(s, fake, rng, _people_count(events), anchor)
+    admin = habits[0].credential_id
+    tokens = []
+    for vendor in VENDORS:
+        for kind, spec in vendor.module.TOKEN_KINDS.items():
+            tokens.append(issue_token(s, vendor=vendor.name, kind=kind, secret=spec.mint(rng),
+                                      grants=list(spec.grants), label=f"demo {kind}",
+                                      credential_id=admin if spec.needs_credential else None))
+    return habits, tokens
+
+
+def _flush(store: Store, batch: list[dict[str, Any]], progress: Callable[[int], None] | None) -> None:
+    if not batch:
+        return
+    with store.session() as s:
+        s.execute(insert(LoginEvent), batch)
+    if progress:
+        progress(len(batch))
+    batch.clear()

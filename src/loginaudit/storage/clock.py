@@ -1,0 +1,58 @@
+"""The store's clock: real time, or a time set (frozen or running) through the control plane.
+
+It lives in the database so every worker process agrees, which makes retention windows and
+"last N hours" queries deterministic in tests.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import Setting
+
+_KEY = "clock"
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def now(session: Session) -> datetime:
+    setting = session.get(Setting, _KEY)
+    return _apply(setting.value if setting else None)
+
+
+def _apply(value: dict[str, Any] | None) -> datetime:
+    if not value:
+        return real_now()
+    if value.get("frozen_at"):
+        return datetime.fromisoformat(value["frozen_at"])
+    return real_now() + timedelta(seconds=float(value.get("offset_seconds", 0.0)))
+
+
+def describe(session: Session) -> dict[str, Any]:
+    setting = session.get(Setting, _KEY)
+    value = setting.value if setting else {}
+    return {"now": _apply(value), "frozen": bool(value.get("frozen_at"))}
+
+
+def set_clock(session: Session, at: datetime, frozen: bool) -> None:
+    value: dict[str, Any] = (
+        {"frozen_at": at.astimezone(UTC).isoformat()}
+        if frozen
+        else {"offset_seconds": (at - real_now()).total_seconds()}
+    )
+    setting = session.get(Setting, _KEY)
+    if setting is None:
+        session.add(Setting(key=_KEY, value=value))
+    else:
+        setting.value = value
+
+
+def reset_clock(session: Session) -> None:
+    setting = session.get(Setting, _KEY)
+    if setting is not None:
+        session.delete(setting)

@@ -1,0 +1,84 @@
+"""Engine and session management for the shared store (SQLite by default, any SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
+
+DEFAULT_URL = "sqlite:///loginaudit.db"
+URL_ENV = "LOGINAUDIT_DATABASE_URL"
+
+
+def database_url(url: str | None = None) -> str:
+    """The explicit URL, else $LOGINAUDIT_DATABASE_URL, else a SQLite file in the working dir."""
+    return url or os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; several processes share it
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    """One database: schema management and transactional sessions."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = database_url(url)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def reset(self) -> None:
+        """Delete every row, children first, keeping the schema (safe while other workers run)."""
+        with self.session() as s:
+            for model in (LoginEvent, ApiToken, Credential, Person, Setting):
+                s.execute(delete(model))
+            s.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
+            s.execute(delete(Tenant))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_current: Store | None = None
+
+
+def bind(store: Store) -> None:
+    """Make `store` the one the handlers of this process read and write."""
+    global _current
+    _current = store
+
+
+def current() -> Store:
+    if _current is None:
+        raise RuntimeError("no store bound; create the app with loginaudit.app.create_app()")
+    return _current

@@ -1,0 +1,146 @@
+"""Reading login events: filtered, ordered, offset- or keyset-paginated, counted."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session, contains_eager, joinedload
+
+from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
+from .models import Credential, LoginEvent
+
+# Canonical field names a criteria tree or an order may use.
+FIELDS: dict[str, InstrumentedAttribute[Any]] = {
+    name: getattr(LoginEvent, name)
+    for name in (
+        "id", "uuid", "occurred_at", "credential_id", "person_id", "tenant_id", "username",
+        "event_type", "successful", "failure_reason", "auth_method", "ip", "user_agent",
+        "country", "city", "device", "os", "request_id",
+    )
+}
+JOINED_FIELDS: dict[str, InstrumentedAttribute[Any]] = {"credential.role": Credential.role}
+
+
+class UnknownField(ValueError):
+    pass
+
+
+def _column(name: str) -> InstrumentedAttribute[Any]:
+    try:
+        return FIELDS.get(name) or JOINED_FIELDS[name]
+    except KeyError:
+        raise UnknownField(name) from None
+
+
+def _uses_join(expr: Expr | None) -> bool:
+    match expr:
+        case None:
+            return False
+        case Cmp(field=f) | In(field=f) | Between(field=f) | IsNull(field=f):
+            return f in JOINED_FIELDS
+        case Not(expr=e):
+            return _uses_join(e)
+        case And(exprs=es) | Or(exprs=es):
+            return any(_uses_join(e) for e in es)
+    raise TypeError(expr)
+
+
+_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le,
+        ">=": operator.ge}
+
+
+def compile_expr(expr: Expr) -> ColumnElement[bool]:
+    """Criteria tree → SQLAlchemy boolean clause (values are always bound parameters)."""
+    match expr:
+        case Cmp(field=f, op=op, value=v):
+            col = _column(f)
+            if v is None:  # SQL three-valued logic would make these never match
+                return col.is_(None) if op == "=" else col.is_not(None) if op == "!=" else false()
+            clause = _OPS[op](col, v)
+            return or_(clause, col.is_(None)) if op == "!=" else clause
+        case In(field=f, values=vs, negate=neg):
+            col = _column(f)
+            if not vs:
+                return true() if neg else false()
+            return or_(col.not_in(vs), col.is_(None)) if neg else col.in_(vs)
+        case Between(field=f, low=lo, high=hi, negate=neg):
+            col = _column(f)
+            clause = col.between(lo, hi)
+            return or_(not_(clause), col.is_(None)) if neg else clause
+        case IsNull(field=f, negate=neg):
+            col = _column(f)
+            return col.is_not(None) if neg else col.is_(None)
+        case Not(expr=e):
+            return not_(compile_expr(e))
+        case And(exprs=es):
+            return and_(true(), *(compile_expr(e) for e in es))
+        case Or(exprs=es):
+            return or_(false(), *(compile_expr(e) for e in es))
+    raise TypeError(expr)
+
+
+Order = tuple[tuple[str, bool], ...]  # (field, descending)
+NEWEST_FIRST: Order = (("occurred_at", True), ("id", True))
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    where: Expr | None = None
+    order: Order = NEWEST_FIRST
+    offset: int = 0
+    limit: int | None = None
+    after: tuple[Any, ...] | None = None  # keyset: the order-key values of the last row already seen
+
+
+def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `after` in `order`, written as a <= b AND (a < b OR rest) so the
+    leading key bounds an index range scan on both SQLite and PostgreSQL."""
+    (name, desc), *rest = order
+    col, value = _column(name), after[0]
+    strict: ColumnElement[bool] = col < value if desc else col > value
+    if not rest:
+        return strict
+    loose = col <= value if desc else col >= value
+    return and_(loose, or_(strict, _keyset(tuple(rest), after[1:])))
+
+
+def _statement(q: EventQuery) -> Select[LoginEvent]:
+    stmt = select(LoginEvent)
+    if q.where is not None:
+        stmt = stmt.where(compile_expr(q.where))
+    if q.after is not None:
+        stmt = stmt.where(_keyset(q.order, q.after))
+    stmt = stmt.order_by(*(_column(f).desc() if d else _column(f).asc() for f, d in q.order))
+    if q.offset:
+        stmt = stmt.offset(q.offset)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    return stmt
+
+
+def list_events(session: Session, q: EventQuery) -> list[LoginEvent]:
+    """Events with their credential, person and tenant loaded (None credential for unknown names)."""
+    stmt = _statement(q)
+    if _uses_join(q.where) or any(f in JOINED_FIELDS for f, _ in q.order):
+        stmt = stmt.outerjoin(Credential, LoginEvent.credential_id == Credential.id).options(
+            contains_eager(LoginEvent.credential)
+        )
+    else:
+        stmt = stmt.options(joinedload(LoginEvent.credential))
+    return list(session.scalars(stmt).unique())
+
+
+def count_events(session: Session, where: Expr | None, cap: int | None = None) -> int:
+    """How many events match; with `cap`, stop counting there (cheap "at least N" answers)."""
+    inner = select(LoginEvent.id)
+    if _uses_join(where):
+        inner = inner.outerjoin(Credential, LoginEvent.credential_id == Credential.id)
+    if where is not None:
+        inner = inner.where(compile_expr(where))
+    if cap is not None:
+        inner = inner.limit(cap)
+    return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)

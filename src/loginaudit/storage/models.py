@@ -1,0 +1,180 @@
+"""The canonical model every vendor API is a projection of.
+
+One tenant (a customer's instance: Canvas root account, Ingedata organisation, SSOJet application,
+QRadar console) has people; a person holds credentials (a login name on a tenant: Canvas's
+pseudonym, Ingedata's account, QRadar's user); login events happen to credentials (or to an unknown
+login name, for failures).  Vendor API tokens are stored too, so several server processes on one
+database agree on who may call what.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """timestamptz on PostgreSQL; naive UTC text on SQLite, re-attached to UTC on read.
+
+    Every writer goes through this type, so SQLite's lexicographic comparisons stay correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; attach a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER PRIMARY KEY
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    """A customer's instance of a vendor product; `parent_id` makes Canvas sub-accounts."""
+
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), default=_uuid, unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)  # SSOJet application client id
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    sis_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Person(Base):
+    """A human; vendors call it user (Canvas, SSOJet) or person (Ingedata)."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), default=_uuid, unique=True)
+    first_name: Mapped[str] = mapped_column(String(128))
+    middle_name: Mapped[str | None] = mapped_column(String(128))
+    last_name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(255))
+    sis_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Credential(Base):
+    """A login name of a person on a tenant (Canvas pseudonym, Ingedata account, QRadar user)."""
+
+    __tablename__ = "credentials"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    login: Mapped[str] = mapped_column(String(255), index=True)
+    auth_method: Mapped[str] = mapped_column(String(32), default="password")
+    role: Mapped[str] = mapped_column(String(64), default="employee")
+    account_type: Mapped[str] = mapped_column(String(32), default="personal_account")
+    sis_id: Mapped[str | None] = mapped_column(String(255))
+    integration_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
+    tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
+
+
+class LoginEvent(Base):
+    """One login, logout or failed login attempt.
+
+    `tenant_id` and `person_id` are denormalised from the credential so the hot vendor queries
+    ("events of X between t1 and t2, newest first") are single index range scans.
+    """
+
+    __tablename__ = "login_events"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), default=_uuid)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    username: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(16), default="login")  # login | logout
+    successful: Mapped[bool] = mapped_column(Boolean, default=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    auth_method: Mapped[str] = mapped_column(String(32), default="password")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(128))
+    device: Mapped[str | None] = mapped_column(String(64))
+    os: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(36))  # Canvas page_view
+
+    credential: Mapped[Credential | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_events_time_id", "occurred_at", "id"),
+        Index("ix_events_credential_time_id", "credential_id", "occurred_at", "id"),
+        Index("ix_events_person_time_id", "person_id", "occurred_at", "id"),
+        Index("ix_events_tenant_time_id", "tenant_id", "occurred_at", "id"),
+    )
+
+
+class ApiToken(Base):
+    """A vendor credential issued through the control plane (token, key, or basic password)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
+    grants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    label: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    credential: Mapped[Credential | None] = relationship(lazy="joined")
+
+
+class Setting(Base):
+    """Shared key/value settings (the clock), so every worker process sees the same value."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)

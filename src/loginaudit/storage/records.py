@@ -1,0 +1,151 @@
+"""Writing and reading the canonical records: tenants, people, credentials, events, tokens."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .models import ApiToken, Credential, LoginEvent, Person, Tenant
+
+
+def _uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+class NotFound(LookupError):
+    """A referenced record does not exist."""
+
+
+def _get(session: Session, model: type[Any], ident: int) -> Any:
+    row = session.get(model, ident)
+    if row is None:
+        noun = "person" if model is Person else model.__tablename__[:-1]
+        raise NotFound(f"{noun} {ident} not found")
+    return row
+
+
+def create_tenant(session: Session, *, name: str, client_id: str | None = None,
+                  parent_id: int | None = None, time_zone: str = "UTC", sis_id: str | None = None, active: bool = True,
+                  created_at: datetime | None = None, uuid: str | None = None) -> Tenant:
+    if parent_id is not None:
+        _get(session, Tenant, parent_id)
+    tenant = Tenant(uuid=uuid or _uuid(), name=name, parent_id=parent_id, time_zone=time_zone, sis_id=sis_id,
+                    active=active,
+                    created_at=created_at or clock.now(session), client_id=client_id or "")
+    session.add(tenant)
+    session.flush()
+    if not client_id:
+        tenant.client_id = f"app_{tenant.uuid.replace('-', '')[:20]}"
+    return tenant
+
+
+def create_person(session: Session, *, first_name: str, last_name: str, email: str,
+                  middle_name: str | None = None, sis_id: str | None = None, active: bool = True,
+                  created_at: datetime | None = None, uuid: str | None = None) -> Person:
+    at = created_at or clock.now(session)
+    person = Person(uuid=uuid or _uuid(), first_name=first_name, middle_name=middle_name, last_name=last_name,
+                    email=email,
+                    sis_id=sis_id, active=active, created_at=at, updated_at=at)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def create_credential(session: Session, *, person_id: int, tenant_id: int, login: str,
+                      auth_method: str = "password", role: str = "employee",
+                      account_type: str = "personal_account", sis_id: str | None = None,
+                      integration_id: str | None = None, active: bool = True, enabled: bool = True,
+                      created_at: datetime | None = None, expires_at: datetime | None = None) -> Credential:
+    _get(session, Person, person_id)
+    _get(session, Tenant, tenant_id)
+    at = created_at or clock.now(session)
+    cred = Credential(person_id=person_id, tenant_id=tenant_id, login=login, auth_method=auth_method,
+                      role=role, account_type=account_type, sis_id=sis_id, integration_id=integration_id,
+                      active=active, enabled=enabled, created_at=at, updated_at=at, expires_at=expires_at)
+    session.add(cred)
+    session.flush()
+    return cred
+
+
+EVENT_FIELDS = ("occurred_at", "event_type", "successful", "failure_reason", "auth_method", "ip",
+                "user_agent", "country", "city", "device", "os", "request_id", "uuid")
+
+
+def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Store a batch of canonical events atomically and return their ids, in input order.
+
+    An event names either a `credential_id` (person, tenant, login name and default auth method
+    follow from it) or just a `username` (a failed attempt for a name nobody holds).
+    """
+    creds: dict[int, Credential] = {}
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        row: dict[str, Any] = {k: ev.get(k) for k in EVENT_FIELDS}
+        row["uuid"] = row["uuid"] or _uuid()
+        row["event_type"] = row["event_type"] or "login"
+        row["successful"] = True if row["successful"] is None else row["successful"]
+        cid = ev.get("credential_id")
+        if cid is not None:
+            cred = creds.get(cid) or _get(session, Credential, cid)
+            creds[cid] = cred
+            row.update(credential_id=cid, person_id=cred.person_id, tenant_id=cred.tenant_id,
+                       username=ev.get("username") or cred.login)
+            row["auth_method"] = row["auth_method"] or cred.auth_method
+        elif ev.get("username"):
+            row.update(credential_id=None, person_id=None, tenant_id=None, username=ev["username"])
+            row["auth_method"] = row["auth_method"] or "password"
+        else:
+            raise ValueError("an event needs a credential_id or a username")
+        rows.append(row)
+    if not rows:
+        return []
+    stmt = insert(LoginEvent).returning(LoginEvent.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.scalars(stmt, rows)]
+
+
+def issue_token(session: Session, *, vendor: str, kind: str, secret: str, grants: list[str],
+                credential_id: int | None = None, label: str | None = None,
+                expires_at: datetime | None = None) -> ApiToken:
+    if credential_id is not None:
+        _get(session, Credential, credential_id)
+    token = ApiToken(vendor=vendor, kind=kind, secret=secret, grants=grants, credential_id=credential_id,
+                     label=label, expires_at=expires_at, created_at=clock.now(session))
+    session.add(token)
+    session.flush()
+    return token
+
+
+def find_token(session: Session, vendor: str, secret: str) -> ApiToken | None:
+    return session.scalar(select(ApiToken).where(ApiToken.vendor == vendor, ApiToken.secret == secret))
+
+
+def tokens(session: Session, vendor: str | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if vendor:
+        stmt = stmt.where(ApiToken.vendor == vendor)
+    return list(session.scalars(stmt))
+
+
+def get_tenant(session: Session, ident: int) -> Tenant:
+    return _get(session, Tenant, ident)  # type: ignore[no-any-return]
+
+
+def get_person(session: Session, ident: int) -> Person:
+    return _get(session, Person, ident)  # type: ignore[no-any-return]
+
+
+def get_credential(session: Session, ident: int) -> Credential:
+    return _get(session, Credential, ident)  # type: ignore[no-any-return]
+
+
+def counts(session: Session) -> dict[str, int]:
+    from sqlalchemy import func
+
+    return {m.__tablename__: int(session.scalar(select(func.count()).select_from(m)) or 0)
+            for m in (Tenant, Person, Credential, LoginEvent, ApiToken)}

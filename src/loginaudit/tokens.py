@@ -1,0 +1,65 @@
+"""Vendor credentials: how each vendor's secrets look, and resolving a presented secret.
+
+Vendor modules declare `TOKEN_KINDS` (their secret formats and default grants); the control plane
+mints from them; security functions resolve what a caller presents.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from .storage import clock, current
+from .storage.records import find_token
+
+
+def hex_secret(rng: random.Random | None, nbytes: int) -> str:
+    return rng.randbytes(nbytes).hex() if rng else secrets.token_hex(nbytes)
+
+
+@dataclass(frozen=True)
+class TokenKind:
+    description: str
+    mint: Callable[[random.Random | None], str]
+    grants: tuple[str, ...] = ()
+    needs_credential: bool = False
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid secret speaks for; `as_token_info` is what Connexion hands the handler."""
+
+    token_id: int
+    kind: str
+    grants: tuple[str, ...]
+    credential_id: int | None = None
+    person_id: int | None = None
+    tenant_id: int | None = None
+    login: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_token_info(self) -> dict[str, Any]:
+        return {"sub": self.login or f"token-{self.token_id}", "principal": self}
+
+
+Status = Literal["valid", "expired", "unknown"]
+
+
+def resolve(vendor: str, secret: str) -> tuple[Status, Principal | None, datetime | None]:
+    """(status, principal, expired_at) for a presented secret; revoked secrets are unknown."""
+    with current().session() as s:
+        tok = find_token(s, vendor, secret)
+        if tok is None or tok.revoked:
+            return "unknown", None, None
+        if tok.expires_at is not None and tok.expires_at <= clock.now(s):
+            return "expired", None, tok.expires_at
+        cred = tok.credential
+        return "valid", Principal(
+            token_id=tok.id, kind=tok.kind, grants=tuple(tok.grants or ()),
+            credential_id=cred.id if cred else None, person_id=cred.person_id if cred else None,
+            tenant_id=cred.tenant_id if cred else None, login=cred.login if cred else None,
+        ), None

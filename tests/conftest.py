@@ -1,0 +1,92 @@
+"""Fixtures: the app on SQLite always, and on PostgreSQL when $LOGINAUDIT_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from loginaudit.app import create_app
+from loginaudit.storage import Store, bind
+from loginaudit.storage.models import Base
+
+PG_ENV = "LOGINAUDIT_TEST_DATABASE_URL"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
+NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def _apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    sqlite = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    url = sqlite if request.param == "sqlite" else os.environ[PG_ENV]
+    if request.param != "sqlite":  # a shared database may hold tables of an older schema
+        scratch = Store(url)
+        Base.metadata.drop_all(scratch.engine)
+        scratch.dispose()
+    app = create_app(url, validate_responses=True)
+    yield app
+    app.store.reset()
+    app.store.dispose()
+
+
+@pytest.fixture
+def app(_apps: Any) -> Any:
+    """A fresh, empty store behind the app, with the clock frozen at NOW."""
+    bind(_apps.store)
+    _apps.store.reset()
+    return _apps
+
+
+@pytest.fixture
+def store(app: Any) -> Store:
+    return app.store  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    with app.test_client() as c:
+        c.put("/_loginaudit/clock", json={"now": NOW.isoformat(), "frozen": True}).raise_for_status()
+        yield c
+
+
+class Arrange:
+    """Arrange store contents through the control plane, as a user's test would."""
+
+    def __init__(self, client: Any) -> None:
+        self.c = client
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.c.post(f"/_loginaudit{path}", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def tenant(self, **kw: Any) -> dict[str, Any]:
+        return self._post("/tenants", {"name": "Example University", **kw})
+
+    def person(self, **kw: Any) -> dict[str, Any]:
+        return self._post("/people", {"first_name": "Jane", "last_name": "Doe", "email": "jdoe@ex.edu", **kw})
+
+    def credential(self, person: dict[str, Any], tenant: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        return self._post("/credentials", {"person_id": person["id"], "tenant_id": tenant["id"],
+                                           "login": person["email"], **kw})
+
+    def events(self, *events: dict[str, Any]) -> list[int]:
+        return self._post("/events", {"events": list(events)})["ids"]  # type: ignore[no-any-return]
+
+    def token(self, vendor: str, kind: str, **kw: Any) -> str:
+        return self._post("/tokens", {"vendor": vendor, "kind": kind, **kw})["secret"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def arrange(client: Any) -> Arrange:
+    return Arrange(client)
+
+
+def at(hours_ago: float) -> str:
+    """An ISO time `hours_ago` before the frozen NOW, with milliseconds."""
+    from datetime import timedelta
+
+    return (NOW - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
