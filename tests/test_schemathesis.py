@@ -23,14 +23,18 @@ from loginaudit.storage import bind
 from loginaudit.storage.records import issue_token
 
 CONFIG = SchemathesisConfig.from_path(pathlib.Path(__file__).with_name("schemathesis.toml"))
-SECRETS = {"unleash": ("admin", "*:*.0123456789abcdef0123456789abcdef0123456789abcdef01234567")}
+# (vendor, kind, secret, grants): the secrets schemathesis.toml hands to each security scheme.
+SECRETS = [
+    ("unleash", "admin", "*:*.0123456789abcdef0123456789abcdef0123456789abcdef01234567", ["ADMIN"]),
+    ("canvas", "site_admin", "7~schemathesis-canvas-site-admin", ["site_admin", "read_sis", "view_user_logins"]),
+]
 
 _DB = pathlib.Path(tempfile.mkdtemp(prefix="loginaudit-st-")) / "st.db"
 APP = create_app(f"sqlite:///{_DB}", validate_responses=True)
 seeding.seed(APP.store, events=300, seed=7, anchor=datetime.now(UTC))
 with APP.store.session() as _s:
-    for _vendor, (_kind, _secret) in SECRETS.items():
-        issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=["ADMIN"])
+    for _vendor, _kind, _secret, _grants in SECRETS:
+        issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=_grants, credential_id=1)
 
 FAST = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

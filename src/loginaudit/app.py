@@ -9,22 +9,24 @@ from typing import Any
 
 import connexion
 from connexion.jsonifier import Jsonifier
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
-from . import errors, landing
-from .registry import CONTROL, VENDORS, Vendor, allowed_methods, spec_dir
+from . import errors, landing, wire
+from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
 from .storage import Store, bind
 from .uri import SafeURIParser
 
 
 def _renderer_for(path: str) -> errors.Renderer | None:
-    best: Vendor | None = None
-    for vendor in (*VENDORS, CONTROL):
-        base = vendor.base_path
-        if (path == base or path.startswith(base + "/")) and (best is None or len(base) > len(best.base_path)):
-            best = vendor
-    return None if best is None else best.module.render_error
+    vendor = vendor_for(path)
+    return None if vendor is None else vendor.module.render_error
+
+
+def _json_type_for(path: str) -> str | None:
+    vendor = vendor_for(path)
+    return None if vendor is None or vendor.json_type == "application/json" else vendor.json_type
 
 
 def create_app(database_url: str | None = None, *, validate_responses: bool | None = None,
@@ -54,6 +56,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
         )
     errors.install(app, _renderer_for, allowed_methods)
+    app.add_middleware(wire.JsonContentType, MiddlewarePosition.BEFORE_EXCEPTION, json_type_for=_json_type_for)
     landing.install(app)
     app.store = store
     return app

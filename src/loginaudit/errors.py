@@ -56,6 +56,8 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
     def render(request: ConnexionRequest, status: int, title: str | None, detail: str | None,
                headers: Mapping[str, str] | None) -> ConnexionResponse:
         renderer = renderer_for(request.url.path)
+        if status >= 500:
+            log.error("%s on %s %s: %s", status, request.method, request.url.path, detail or title)
         text = first_line(detail, title or "error")
         headers = dict(headers or {})
         if status == 405:
@@ -76,6 +78,10 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         return render(request, 400, "Bad Request", "Request body is not valid UTF-8", None)
 
     def on_crash(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if isinstance(exc, RuntimeError) and "outside of operation context" in str(exc):
+            # A path Connexion's router did not match (e.g. a path parameter with a newline) still
+            # reached Flask's router; nothing is routed there, so it is the vendor's 404.
+            return render(request, 404, "Not Found", "Not Found", None)
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return render(request, 500, "Internal Server Error", "Internal Server Error", None)
 

@@ -35,6 +35,8 @@ class Vendor:
     module_name: str
     # Real vendors ignore unknown query parameters; strict validation would answer 400 where they answer 200.
     strict_query: bool = False
+    # The exact Content-Type the vendor's server sends for JSON (specs say plain application/json).
+    json_type: str = "application/json"
 
     @cached_property
     def spec(self) -> dict[str, Any]:
@@ -66,9 +68,20 @@ class Vendor:
 
 
 VENDORS: tuple[Vendor, ...] = (
-    Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash"),
+    Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash", json_type="application/json; charset=utf-8"),
+    Vendor("canvas", "canvas.yaml", "loginaudit.handlers.canvas", json_type="application/json; charset=utf-8"),
 )
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
+
+
+def vendor_for(path: str) -> Vendor | None:
+    """The API (vendor or control plane) whose base path is the longest prefix of `path`."""
+    best: Vendor | None = None
+    for vendor in (*VENDORS, CONTROL):
+        base = vendor.base_path
+        if (path == base or path.startswith(base + "/")) and (best is None or len(base) > len(best.base_path)):
+            best = vendor
+    return best
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:

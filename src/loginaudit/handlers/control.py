@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import seed as seeding
 from ..registry import VENDORS, by_name
-from ..storage import clock, current
+from ..storage import clock, current, settings
 from ..storage.criteria import Cmp
 from ..storage.events import EventQuery, list_events
 from ..storage.models import ApiToken, Credential, LoginEvent, Person, Tenant
@@ -114,6 +114,37 @@ def _kind_json(kind: TokenKind) -> dict[str, Any]:
 def listVendors() -> Reply:
     return [{"name": v.name, "title": v.title, "base_path": v.base_path,
              "token_kinds": {k: _kind_json(t) for k, t in v.module.TOKEN_KINDS.items()}} for v in VENDORS], 200, JSON
+
+
+def _vendor_settings(vendor: str) -> tuple[Any, dict[str, Any]] | None:
+    try:
+        v = by_name(vendor)
+    except KeyError:
+        return None
+    return v, dict(getattr(v.module, "SETTINGS", {}))
+
+
+def getVendorSettings(vendor: str) -> Reply:
+    found = _vendor_settings(vendor)
+    if found is None:
+        return _problem(404, f"unknown vendor {vendor!r}")
+    with current().session() as s:
+        return settings.read(s, found[0].name, found[1]), 200, JSON
+
+
+def setVendorSettings(vendor: str, body: dict[str, Any]) -> Reply:
+    found = _vendor_settings(vendor)
+    if found is None:
+        return _problem(404, f"unknown vendor {vendor!r}")
+    v, defaults = found
+    for key, value in body.items():
+        if key not in defaults:
+            return _problem(422, f"{v.name} has no setting {key!r}; it has {sorted(defaults)}")
+        if type(value) is not type(defaults[key]):
+            return _problem(422, f"{v.name} setting {key!r} takes a {type(defaults[key]).__name__}")
+    with current().session() as s:
+        settings.write(s, v.name, body)
+        return settings.read(s, v.name, defaults), 200, JSON
 
 
 def _create(make: Any, render: Any, body: dict[str, Any], *dates: str) -> Reply:

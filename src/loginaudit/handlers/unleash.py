@@ -20,7 +20,7 @@ from ..storage.models import LoginEvent
 from ..tokens import TokenKind, hex_secret, resolve
 
 RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
-JSON_TYPE = "application/json; charset=utf-8"
+JSON_TYPE = "application/json"  # sent as the registry's json_type
 CSV_TYPE = "text/csv"  # Flask appends "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
 AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type

@@ -149,3 +149,25 @@ def counts(session: Session) -> dict[str, int]:
 
     return {m.__tablename__: int(session.scalar(select(func.count()).select_from(m)) or 0)
             for m in (Tenant, Person, Credential, LoginEvent, ApiToken)}
+
+
+def find(session: Session, model: type[Any], **where: Any) -> Any:
+    """The first row of `model` whose columns equal `where`, or None (lookups by sis id, login...)."""
+    stmt = select(model).filter_by(**where).order_by(model.id).limit(1)
+    return session.scalar(stmt)
+
+
+def credentials_of(session: Session, person_id: int, active_only: bool = True) -> list[Credential]:
+    stmt = select(Credential).where(Credential.person_id == person_id).order_by(Credential.id)
+    if active_only:
+        stmt = stmt.where(Credential.active.is_(True))
+    return list(session.scalars(stmt).unique())
+
+
+def root_of(session: Session, tenant: Tenant) -> Tenant:
+    """The root tenant (Canvas root account) above `tenant`."""
+    seen = set()
+    while tenant.parent_id is not None and tenant.id not in seen:
+        seen.add(tenant.id)
+        tenant = get_tenant(session, tenant.parent_id)
+    return tenant

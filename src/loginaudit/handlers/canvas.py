@@ -1,0 +1,354 @@
+"""Canvas LMS Authentications Log: compound documents with bookmark pagination in `Link`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+from sqlalchemy.orm import Session
+
+from ..errors import VendorError, respond
+from ..storage import clock, current, settings
+from ..storage.criteria import Cmp, Expr, In, IsNull, Or, all_of
+from ..storage.events import EventQuery, list_events
+from ..storage.models import Credential, LoginEvent, Person, Tenant
+from ..storage.records import credentials_of, find, root_of
+from ..tokens import Principal, TokenKind, hex_secret, resolve
+
+JSON_TYPE = "application/json"  # sent as the registry's json_type
+STRING_IDS = "application/json+canvas-string-ids"
+RETENTION = timedelta(days=365)
+MAX_PER_PAGE = 100
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
+NOT_FOUND = {"errors": [{"message": "The specified resource does not exist."}]}
+NOT_AUTHORIZED = {"status": "unauthorized", "errors": [{"message": "user not authorized to perform that action"}]}
+LOG_RIGHTS = {"view_statistics", "manage_user_logins"}
+
+SETTINGS = {"api_auth_error_updates": False}  # site-admin feature flag: permission failures become 403
+
+
+def _token(rng: Any) -> str:
+    return f"{rng.randrange(1, 99999) if rng else 1}~{hex_secret(rng, 32)}"
+
+
+TOKEN_KINDS = {
+    "user": TokenKind("a user's access token: can read their own events", _token, needs_credential=True),
+    "account_admin": TokenKind("an account admin's token (view_statistics, read_sis, view_user_logins on the "
+                               "credential's root account)", _token,
+                               grants=("view_statistics", "read_sis", "view_user_logins"), needs_credential=True),
+    "site_admin": TokenKind("a Site Admin's token: every account", _token,
+                            grants=("site_admin", "read_sis", "manage_sis", "view_user_logins"),
+                            needs_credential=True),
+}
+
+
+def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    if status == 401:
+        body: dict[str, Any] = {"status": "unauthenticated", "errors": [{"message": "user authorization required"}]}
+        return respond(401, body, {**headers, **CHALLENGE}, JSON_TYPE)
+    if status in (404, 405):  # Rails routes an unknown method like an unknown path
+        return respond(404, NOT_FOUND, {}, JSON_TYPE)
+    if status >= 500:
+        return respond(status, {"errors": [{"message": "An error occurred."}]}, headers, JSON_TYPE)
+    return respond(status, {"errors": [{"message": detail}]}, headers, JSON_TYPE)
+
+
+def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
+    status, principal, expired_at = resolve("canvas", token)
+    if status == "expired" and expired_at is not None:
+        body = {"errors": [{"message": "Expired access token.", "expired_at": _iso_z(expired_at)}]}
+        raise VendorError(401, body, CHALLENGE, JSON_TYPE)
+    if principal is None:
+        raise VendorError(401, {"errors": [{"message": "Invalid access token."}]}, CHALLENGE, JSON_TYPE)
+    return principal.as_token_info()
+
+
+def _iso_z(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Caller:
+    """What the token's user may see: site admin, or the log rights on one root account."""
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.principal = principal
+        self.grants = set(principal.grants)
+        self.site_admin = "site_admin" in self.grants
+        cred = session.get(Credential, principal.credential_id) if principal.credential_id else None
+        self.root_id = root_of(session, cred.tenant).id if cred else None
+        self.zone = _zone(cred.tenant.time_zone if cred else "UTC")
+
+    def can_read_logs_of(self, root_id: int) -> bool:
+        return self.site_admin or (bool(self.grants & LOG_RIGHTS) and root_id == self.root_id)
+
+    def has(self, *rights: str) -> bool:
+        return self.site_admin or bool(self.grants & set(rights))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return ZoneInfo("UTC")
+
+
+def _denied(session: Session) -> VendorError:
+    flag = settings.read(session, "canvas", SETTINGS)["api_auth_error_updates"]
+    return VendorError(403 if flag else 401, NOT_AUTHORIZED, {}, JSON_TYPE)
+
+
+def _not_found() -> VendorError:
+    return VendorError(404, NOT_FOUND, {}, JSON_TYPE)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """TimeHelper.try_parse: ISO 8601, or nothing (bad values are silently ignored)."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _per_page(value: str | None) -> int:
+    """Api.per_page_for: Ruby's to_i (leading digits, else 0), clamped to 1..100; default 10."""
+    if value is None:
+        return 10
+    digits = ""
+    for ch in value.strip():
+        if ch.isdigit() or (not digits and ch in "+-"):
+            digits += ch
+        else:
+            break
+    try:
+        n = int(digits)
+    except ValueError:
+        n = 0
+    return max(1, min(MAX_PER_PAGE, n))
+
+
+def _encode_bookmark(ev: LoginEvent) -> str:
+    raw = json.dumps([ev.occurred_at.astimezone(UTC).isoformat(), ev.id], separators=(",", ":"))
+    return "bookmark:" + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_bookmark(page: str | None) -> tuple[datetime, int] | None:
+    """An undecodable or foreign bookmark means the first page, as BookmarkedCollection does."""
+    if not page or not page.startswith("bookmark:"):
+        return None
+    token = page.removeprefix("bookmark:")
+    try:
+        at, ident = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool):
+            return None
+        return parsed, ident
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _page_url(page: str, per_page: int) -> str:
+    """Api.build_links: absolute, other params kept, page/per_page/access_token/api_key re-added last."""
+    url = urlsplit(str(request.url))
+    kept = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
+            if k not in ("page", "per_page", "access_token", "api_key")]
+    query = "&".join(q for q in (urlencode(kept), f"page={page}&per_page={per_page}") if q)  # page raw, as Canvas
+    return urlunsplit((url.scheme, url.netloc, url.path, query, ""))
+
+
+def _link_header(next_page: str | None, per_page: int) -> str:
+    current_page = request.query_params.get("page") or "first"
+    if _decode_bookmark(current_page) is None:
+        current_page = "first"
+    links = [(current_page, "current")]
+    if next_page:
+        links.append((next_page, "next"))
+    links.append(("first", "first"))
+    return ",".join(f'<{_page_url(p, per_page)}>; rel="{rel}"' for p, rel in links)
+
+
+def _time(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone).replace(microsecond=0)
+    return local.isoformat().replace("+00:00", "Z")
+
+
+def _login_json(c: Credential, caller: Caller) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": c.id, "user_id": c.person_id, "account_id": c.tenant_id, "unique_id": c.login}
+    if caller.has("read_sis", "manage_sis"):
+        out.update(sis_user_id=c.sis_id, integration_id=c.integration_id)
+    out.update(authentication_provider_id=None, created_at=_time(c.created_at, caller.zone))
+    return out
+
+
+def _account_json(t: Tenant, session: Session) -> dict[str, Any]:
+    root = root_of(session, t)
+    return {"id": t.id, "name": t.name, "uuid": t.uuid, "parent_account_id": t.parent_id,
+            "root_account_id": None if root.id == t.id else root.id,
+            "workflow_state": "active" if t.active else "deleted", "default_time_zone": t.time_zone,
+            "default_storage_quota_mb": 500, "default_user_storage_quota_mb": 50,
+            "default_group_storage_quota_mb": 50}
+
+
+def _user_json(p: Person, caller: Caller, login_id: str | None) -> dict[str, Any]:
+    name = " ".join(x for x in (p.first_name, p.last_name) if x)
+    out: dict[str, Any] = {"id": p.id, "name": name, "created_at": _time(p.created_at, caller.zone),
+                           "sortable_name": f"{p.last_name}, {p.first_name}", "short_name": name}
+    if caller.has("read_sis"):
+        out.update(sis_user_id=p.sis_id, integration_id=None)
+    if caller.has("manage_sis"):
+        out["sis_import_id"] = None
+    if caller.has("view_user_logins") and login_id is not None:
+        out["login_id"] = login_id
+    return out
+
+
+def _document(session: Session, events: list[LoginEvent], caller: Caller) -> dict[str, Any]:
+    root = f"{request.url.scheme}://{request.url.netloc}/api/v1"
+    logins: dict[int, Credential] = {}
+    for ev in events:
+        if ev.credential is not None:
+            logins.setdefault(ev.credential.id, ev.credential)
+    accounts = {c.tenant.id: c.tenant for c in logins.values()}
+    users: dict[int, tuple[Person, str]] = {}
+    for c in logins.values():
+        users.setdefault(c.person.id, (c.person, c.login))
+    return {
+        "links": {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
+                  "events.user": None, "events.page_view": None},
+        "events": [{"id": ev.uuid, "created_at": _time(ev.occurred_at, caller.zone), "event_type": ev.event_type,
+                    "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
+                              "page_view": ev.request_id}} for ev in events],
+        "linked": {"logins": [_login_json(c, caller) for c in logins.values()],
+                   "accounts": [_account_json(t, session) for t in accounts.values()],
+                   "users": [_user_json(p, caller, login) for p, login in users.values()],
+                   "page_views": []},
+    }
+
+
+_ID_KEYS = {"id", "user_id", "account_id", "parent_account_id", "root_account_id", "authentication_provider_id",
+            "sis_import_id", "login", "account", "user"}
+
+
+def _stringify_ids(value: Any, key: str | None = None) -> Any:
+    """`application/json+canvas-string-ids`: every integer id becomes a string."""
+    if isinstance(value, dict):
+        return {k: _stringify_ids(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify_ids(v, key) for v in value]
+    if key in _ID_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _audited() -> Expr:
+    """Canvas audits successful logins and logouts of known logins; failed attempts never reach it."""
+    return all_of(IsNull("credential_id", negate=True),
+                  Or((Cmp("event_type", "=", "logout"), Cmp("successful", "=", True))))  # type: ignore[return-value]
+
+
+def _respond(session: Session, scope: Expr, caller: Caller, start_time: str | None, end_time: str | None,
+             per_page: str | None, page: str | None) -> tuple[Any, int, dict[str, str]]:
+    size = _per_page(per_page)
+    start, end = _parse_time(start_time), _parse_time(end_time)
+    oldest = clock.now(session) - RETENTION
+    where = all_of(scope, _audited(), Cmp("occurred_at", ">=", max(start, oldest) if start else oldest),
+                   Cmp("occurred_at", "<=", end) if end else None)
+    after = _decode_bookmark(page)
+    rows = list_events(session, EventQuery(where=where, limit=size + 1, after=after))
+    more = len(rows) > size
+    rows = rows[:size]
+    body = _document(session, rows, caller)
+    if STRING_IDS in request.headers.get("accept", ""):
+        body = _stringify_ids(body)
+    next_page = _encode_bookmark(rows[-1]) if more else None
+    return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(next_page, size)}
+
+
+def _login_route(login_id: str, token_info: dict[str, Any], **params: Any) -> tuple[Any, int, dict[str, str]]:
+    with current().session() as s:
+        caller = Caller(s, token_info["principal"])
+        cred = s.get(Credential, int(login_id)) if login_id.isascii() and login_id.isdigit() else None
+        if cred is None or not cred.active:
+            raise _not_found()
+        if not caller.can_read_logs_of(root_of(s, cred.tenant).id):
+            raise _denied(s)
+        return _respond(s, Cmp("credential_id", "=", cred.id), caller, **params)
+
+
+def queryByLogin(login_id: str, token_info: dict[str, Any], start_time: str | None = None,
+                 end_time: str | None = None, per_page: str | None = None,
+                 page: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    return _login_route(login_id, token_info, start_time=start_time, end_time=end_time, per_page=per_page,
+                        page=page)
+
+
+def queryByPseudonym(pseudonym_id: str, token_info: dict[str, Any], start_time: str | None = None,
+                     end_time: str | None = None, per_page: str | None = None,
+                     page: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    return _login_route(pseudonym_id, token_info, start_time=start_time, end_time=end_time, per_page=per_page,
+                        page=page)
+
+
+def _find_root_account(s: Session, account_id: str) -> Tenant | None:
+    if account_id.startswith("sis_account_id:"):
+        tenant = find(s, Tenant, sis_id=account_id.removeprefix("sis_account_id:"))
+    else:
+        tenant = s.get(Tenant, int(account_id)) if account_id.isascii() and account_id.isdigit() else None
+    if tenant is None or not tenant.active or tenant.parent_id is not None:
+        return None  # Account.root_accounts.active
+    return tenant  # type: ignore[no-any-return]
+
+
+def queryByAccount(account_id: str, token_info: dict[str, Any], start_time: str | None = None,
+                   end_time: str | None = None, per_page: str | None = None,
+                   page: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    with current().session() as s:
+        caller = Caller(s, token_info["principal"])
+        tenant = _find_root_account(s, account_id)
+        if tenant is None:
+            raise _not_found()
+        if not caller.can_read_logs_of(tenant.id):
+            raise _denied(s)
+        return _respond(s, Cmp("tenant_id", "=", tenant.id), caller, start_time, end_time, per_page, page)
+
+
+def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:
+    person: Person | None
+    if user_id == "self":
+        person = s.get(Person, caller.principal.person_id) if caller.principal.person_id else None
+    elif user_id.startswith("sis_user_id:"):
+        person = find(s, Person, sis_id=user_id.removeprefix("sis_user_id:"))
+    elif user_id.startswith("sis_login_id:"):
+        cred = find(s, Credential, login=user_id.removeprefix("sis_login_id:"), active=True)
+        person = cred.person if cred else None
+    else:
+        person = s.get(Person, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+    return person if person is not None and person.active else None
+
+
+def queryByUser(user_id: str, token_info: dict[str, Any], start_time: str | None = None,
+                end_time: str | None = None, per_page: str | None = None,
+                page: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    with current().session() as s:
+        caller = Caller(s, token_info["principal"])
+        person = _find_user(s, user_id, caller)
+        if person is None:
+            raise _not_found()
+        scope: Expr = Cmp("person_id", "=", person.id)
+        if not (caller.site_admin or person.id == caller.principal.person_id):
+            creds = credentials_of(s, person.id)
+            visible = [c.id for c in creds if caller.can_read_logs_of(root_of(s, c.tenant).id)]
+            if not visible:
+                raise _denied(s)
+            if len(visible) < len(creds):  # right on some of the user's accounts: only those logins
+                scope = In("credential_id", tuple(visible))
+        return _respond(s, scope, caller, start_time, end_time, per_page, page)
