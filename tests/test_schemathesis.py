@@ -20,21 +20,24 @@ from loginaudit import seed as seeding
 from loginaudit.app import create_app
 from loginaudit.registry import CONTROL, VENDORS
 from loginaudit.storage import bind
-from loginaudit.storage.records import issue_token
+from loginaudit.storage.records import create_credential, issue_token
 
 CONFIG = SchemathesisConfig.from_path(pathlib.Path(__file__).with_name("schemathesis.toml"))
 # (vendor, kind, secret, grants): the secrets schemathesis.toml hands to each security scheme.
 SECRETS = [
     ("unleash", "admin", "*:*.0123456789abcdef0123456789abcdef0123456789abcdef01234567", ["ADMIN"]),
     ("canvas", "site_admin", "7~schemathesis-canvas-site-admin", ["site_admin", "read_sis", "view_user_logins"]),
+    ("qradar", "sec_admin", "5c1f0b3e-0000-4000-8000-5c4e3a7d1e55", ["ADMIN", "API"]),
+    ("qradar", "basic_admin", "schemathesis-qradar-password", ["ADMIN", "API"]),
 ]
 
 _DB = pathlib.Path(tempfile.mkdtemp(prefix="loginaudit-st-")) / "st.db"
 APP = create_app(f"sqlite:///{_DB}", validate_responses=True)
 seeding.seed(APP.store, events=300, seed=7, anchor=datetime.now(UTC))
 with APP.store.session() as _s:
+    _me = create_credential(_s, person_id=1, tenant_id=1, login="schemathesis", role="admin")  # basic auth user
     for _vendor, _kind, _secret, _grants in SECRETS:
-        issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=_grants, credential_id=1)
+        issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=_grants, credential_id=_me.id)
 
 FAST = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

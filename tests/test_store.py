@@ -93,3 +93,10 @@ def test_unknown_field_is_refused(store: Store) -> None:
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(Exception, match="naive"), store.session() as s:
         ingest_events(s, [{"username": "x", "occurred_at": datetime(2026, 1, 1)}])
+
+
+def test_reset_restarts_ids_on_every_backend(store: Store) -> None:
+    for _ in range(2):
+        with store.session() as s:
+            assert create_tenant(s, name="t").id == 1
+        store.reset()

@@ -70,6 +70,7 @@ class Vendor:
 VENDORS: tuple[Vendor, ...] = (
     Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash", json_type="application/json; charset=utf-8"),
     Vendor("canvas", "canvas.yaml", "loginaudit.handlers.canvas", json_type="application/json; charset=utf-8"),
+    Vendor("qradar", "qradar.yaml", "loginaudit.handlers.qradar", json_type="application/json;charset=UTF-8"),
 )
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, contains_eager, joinedload
 
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
@@ -23,6 +23,8 @@ FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     )
 }
 JOINED_FIELDS: dict[str, InstrumentedAttribute[Any]] = {"credential.role": Credential.role}
+# Derived, non-null values for orders no stored column gives (HTTP Basic attempts before the rest).
+DERIVED: dict[str, Any] = {"not_http_basic": case((LoginEvent.auth_method == "http_basic", 0), else_=1)}
 
 
 class UnknownField(ValueError):
@@ -31,7 +33,7 @@ class UnknownField(ValueError):
 
 def _column(name: str) -> InstrumentedAttribute[Any]:
     try:
-        return FIELDS.get(name) or JOINED_FIELDS[name]
+        return FIELDS.get(name) or JOINED_FIELDS.get(name) or DERIVED[name]
     except KeyError:
         raise UnknownField(name) from None
 
@@ -53,24 +55,44 @@ _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
         ">=": operator.ge}
 
 
+def _nullable(col: Any) -> bool:
+    prop = getattr(col, "property", None)
+    return prop is not None and bool(getattr(prop.columns[0], "nullable", True))
+
+
+def _known(col: Any, clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`clause` that is FALSE rather than NULL on a NULL column, so NOT and OR stay two-valued."""
+    return and_(col.is_not(None), clause) if _nullable(col) else clause
+
+
+def _unknown_or(col: Any, clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A negative predicate: a NULL column satisfies it (NULL is "not equal" to any value)."""
+    return or_(col.is_(None), clause) if _nullable(col) else clause
+
+
 def compile_expr(expr: Expr) -> ColumnElement[bool]:
-    """Criteria tree → SQLAlchemy boolean clause (values are always bound parameters)."""
+    """Criteria tree → SQLAlchemy boolean clause (values are always bound parameters).
+
+    Two-valued logic: a comparison with a NULL column is false (or true for `!=` and negated
+    forms), never unknown, so `Not(e)` always matches exactly the rows `e` does not.
+    """
     match expr:
         case Cmp(field=f, op=op, value=v):
             col = _column(f)
-            if v is None:  # SQL three-valued logic would make these never match
+            if v is None:
                 return col.is_(None) if op == "=" else col.is_not(None) if op == "!=" else false()
-            clause = _OPS[op](col, v)
-            return or_(clause, col.is_(None)) if op == "!=" else clause
+            if op == "!=":
+                return _unknown_or(col, col != v)
+            return _known(col, _OPS[op](col, v))
         case In(field=f, values=vs, negate=neg):
             col = _column(f)
             if not vs:
                 return true() if neg else false()
-            return or_(col.not_in(vs), col.is_(None)) if neg else col.in_(vs)
+            return _unknown_or(col, col.not_in(vs)) if neg else _known(col, col.in_(vs))
         case Between(field=f, low=lo, high=hi, negate=neg):
             col = _column(f)
             clause = col.between(lo, hi)
-            return or_(not_(clause), col.is_(None)) if neg else clause
+            return _unknown_or(col, not_(clause)) if neg else _known(col, clause)
         case IsNull(field=f, negate=neg):
             col = _column(f)
             return col.is_not(None) if neg else col.is_(None)
@@ -108,13 +130,23 @@ def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:
     return and_(loose, or_(strict, _keyset(tuple(rest), after[1:])))
 
 
+def _order_by(name: str, desc: bool) -> Any:
+    """PostgreSQL's NULL placement (last ascending, first descending) on every backend; only
+    nullable columns get the explicit clause, so the time/id orders still walk their index."""
+    col = _column(name)
+    term = col.desc() if desc else col.asc()
+    if _nullable(col):
+        term = term.nulls_first() if desc else term.nulls_last()
+    return term
+
+
 def _statement(q: EventQuery) -> Select[LoginEvent]:
     stmt = select(LoginEvent)
     if q.where is not None:
         stmt = stmt.where(compile_expr(q.where))
     if q.after is not None:
         stmt = stmt.where(_keyset(q.order, q.after))
-    stmt = stmt.order_by(*(_column(f).desc() if d else _column(f).asc() for f, d in q.order))
+    stmt = stmt.order_by(*(_order_by(f, d) for f, d in q.order))
     if q.offset:
         stmt = stmt.offset(q.offset)
     if q.limit is not None:

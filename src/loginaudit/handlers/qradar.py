@@ -1,0 +1,210 @@
+"""IBM QRadar / Juniper JSA `GET /api/access/login_attempts`: Range paging, filter, sort, fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+
+from ..errors import VendorError, respond
+from ..storage import current
+from ..storage.criteria import Cmp, Expr, IsNull, all_of
+from ..storage.events import EventQuery, count_events, list_events
+from ..storage.models import LoginEvent
+from ..tokens import Principal, TokenKind, hex_secret, resolve
+from .qradar_filter import FilterError, parse, to_store
+
+FIELDS = ("attempt_method", "attempt_result", "attempt_time", "remote_ip", "user_id")
+SORT_KEYS = {"attempt_time": ("occurred_at", False), "user_id": ("credential_id", False),
+             "remote_ip": ("ip", False), "attempt_result": ("successful", False),
+             "attempt_method": ("not_http_basic", False)}  # HTTP_BASIC sorts before LOGIN_PAGE
+DEFAULT_ORDER = (("occurred_at", True), ("id", True))
+RANGE = re.compile(r"^\s*items\s*=\s*(\d+)\s*-\s*(\d+)\s*$")
+VERSIONS = {f"{major}.{minor}" for major, minor in (
+    (12, 0), (12, 1), (13, 0), (13, 1), (14, 0), (15, 0), (15, 1), (16, 0), (17, 0), (18, 0), (19, 0),
+    (20, 0), (21, 0), (22, 0), (23, 0), (24, 0), (25, 0), (26, 0))}
+REMOVED = {"1.0", "2.0", "3.0", "3.1", "4.0", "5.0", "5.1", "6.0", "7.0", "8.0", "9.0", "10.0", "11.0"}
+HTTP_MESSAGES = {
+    401: "You are unauthorized to access the requested resource.",
+    403: "Your account is not authorized to access the requested resource",
+    404: "We could not find the resource you requested.",
+    405: "The requested method is not supported for this resource.",
+    406: "The server could not produce a response in the requested version or media type.",
+    409: "The request could not be completed due to a conflict with the current state of the resource",
+    422: "The request was well-formed but was unable to be followed due to semantic errors",
+    500: "Unexpected internal server error",
+}
+NO_SEC = ('No SEC header present in request. Please provide it via "SEC: token". You may also use BASIC '
+          'authentication parameters if this host supports it. e.g. "Authorization: Basic base64Encoding"')
+
+TOKEN_KINDS = {
+    "sec_admin": TokenKind("authorized service token whose user role has ADMIN: sees every attempt",
+                           lambda rng: _uuid_like(rng), grants=("ADMIN", "API")),
+    "sec_user": TokenKind("authorized service token without ADMIN: sees its credential's attempts",
+                          lambda rng: _uuid_like(rng), grants=("API",), needs_credential=True),
+    "sec_nocap": TokenKind("authorized service token whose role lacks API capability (403)",
+                           lambda rng: _uuid_like(rng)),
+    "basic_admin": TokenKind("a password for HTTP Basic as the credential's login, ADMIN role",
+                             lambda rng: hex_secret(rng, 12), grants=("ADMIN", "API"), needs_credential=True),
+    "basic_user": TokenKind("a password for HTTP Basic as the credential's login, non-admin role",
+                            lambda rng: hex_secret(rng, 12), grants=("API",), needs_credential=True),
+}
+
+
+def _uuid_like(rng: Any) -> str:
+    h = hex_secret(rng, 16)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _body(status: int, code: int, message: str, description: str = "") -> dict[str, Any]:
+    return {"http_response": {"code": status, "message": HTTP_MESSAGES.get(status, "")}, "code": code,
+            "description": description, "details": {}, "message": message}
+
+
+def _fail(status: int, code: int, message: str, description: str = "") -> VendorError:
+    return VendorError(status, _body(status, code, message, description))
+
+
+def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    if status == 401:
+        return respond(401, _body(401, 18, NO_SEC), headers)
+    if status == 400:  # Connexion's parameter validation: QRadar's "request parameter is not valid"
+        return respond(422, _body(422, 1005, detail, "A request parameter is not valid."), headers)
+    if status >= 500:
+        return respond(500, _body(500, 1020, "Unexpected internal server error",
+                                  "An error occurred while retiriving login attempts."), headers)
+    return respond(status, _body(status, status, detail), headers)
+
+
+def _checked(principal: Principal | None, message: str) -> dict[str, Any]:
+    if principal is None:
+        raise _fail(401, 18, message)
+    if not {"ADMIN", "API"} & set(principal.grants):
+        raise _fail(403, 26, "User has insufficient capabilities to access this endpoint resource")
+    return principal.as_token_info()
+
+
+def authenticate_sec(token: str, required_scopes: Any = None) -> dict[str, Any]:
+    _, principal, _ = resolve("qradar", token.strip())
+    if principal is not None and not principal.kind.startswith("sec_"):
+        principal = None
+    return _checked(principal, "Invalid authorization token. The SEC token is unknown, revoked or expired.")
+
+
+def authenticate_basic(username: str, password: str, required_scopes: Any = None) -> dict[str, Any]:
+    _, principal, _ = resolve("qradar", password)
+    if principal is not None and (not principal.kind.startswith("basic_") or principal.login != username):
+        principal = None
+    return _checked(principal, "Invalid username or password.")
+
+
+def _check_version(value: str | None) -> None:
+    if value is None or not value.strip():
+        return
+    version = value.strip()
+    version = f"{version}.0" if version.isdigit() else version
+    if version in VERSIONS:
+        return
+    if version in REMOVED:
+        raise _fail(406, 3, f"Version ({value}) from header parameter (Version) has been removed and is no longer "
+                            "valid. Please refer to documentation for list of valid versions.")
+    raise _fail(406, 3, f"Version ({value}) from header parameter (Version) is not a valid version. Please refer to "
+                        "documentation for list of valid versions.")
+
+
+def _fields(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return FIELDS
+    wanted = [f.strip() for f in unquote(value).split(",")]
+    for name in wanted:
+        if name not in FIELDS:
+            raise _fail(422, 30, f'Specified field "{name}" is not recognized by this endpoint for media type '
+                                 '"application/json"')
+    return tuple(f for f in FIELDS if f in wanted)
+
+
+def _filter(value: str | None) -> Expr | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return to_store(parse(unquote(value)))
+    except FilterError as exc:
+        raise _fail(422, 1010, "A filter parameter was invalid. Please make sure that the syntax is correct: "
+                               f"Error Parsing filter ({exc})", "Invalid filter criteria supplied.") from None
+
+
+def _sort(value: str | None) -> tuple[tuple[str, bool], ...]:
+    if value is None or not value.strip():
+        return DEFAULT_ORDER
+    order = []
+    for raw in unquote(value).split(","):
+        key = raw.strip()
+        desc = key.startswith("-")
+        name = key.lstrip("+-").strip()
+        if name not in SORT_KEYS or key.count("-") + key.count("+") > 1:
+            raise _fail(422, 1030, f"The sort field {name or raw!r} is not valid for this endpoint",
+                        "The sort field or order is not valid")
+        column, _ = SORT_KEYS[name]
+        order.append((column, desc))
+    return (*order, *DEFAULT_ORDER)
+
+
+def _range(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    match = RANGE.match(value)
+    if match is None:
+        raise _fail(422, 36, "Failed to parse Range header. The syntax of the Range header must follow this "
+                             "pattern: items=x-y")
+    start, end = int(match.group(1)), int(match.group(2))
+    if end < start:
+        raise _fail(422, 36, 'Range of pages specified in "Range" header is negative. Non-negative page range '
+                             "must be specified.")
+    return start, end
+
+
+def _attempt(ev: LoginEvent, fields: tuple[str, ...]) -> dict[str, Any]:
+    full = {
+        "attempt_method": "HTTP_BASIC" if ev.auth_method == "http_basic" else "LOGIN_PAGE",
+        "attempt_result": "SUCCESS" if ev.successful else "FAILURE",
+        "attempt_time": ms_since_epoch(ev.occurred_at),
+        "remote_ip": ev.ip,
+        "user_id": ev.credential_id,
+    }
+    return {f: full[f] for f in fields}
+
+
+def ms_since_epoch(at: datetime) -> int:
+    """Exact integer milliseconds (floats lose the last digit on some instants)."""
+    delta = at - datetime(1970, 1, 1, tzinfo=UTC)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
+                     sort: str | None = None, fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    headers = request.headers
+    _check_version(headers.get("version"))
+    chosen = _fields(fields)
+    where = _filter(filter)
+    order = _sort(sort)
+    span = _range(headers.get("range"))
+    principal: Principal = token_info["principal"]
+    visible = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
+                     None if "ADMIN" in principal.grants else Cmp("credential_id", "=", principal.credential_id))
+    where = all_of(visible, where)
+    with current().session() as s:
+        total = count_events(s, where)
+        if span is not None and span[0] >= total:
+            return [], 200, {"Content-Type": "application/json", "Content-Range": f"items */{total}"}
+        start, end = span if span is not None else (0, max(total - 1, 0))
+        rows = list_events(s, EventQuery(where=where, order=order, offset=start, limit=end - start + 1))
+        body = [_attempt(ev, chosen) for ev in rows]
+    out = {"Content-Type": "application/json"}
+    if body:
+        out["Content-Range"] = f"items {start}-{start + len(body) - 1}/{total}"
+    return body, 200, out

@@ -1,0 +1,285 @@
+"""The QRadar REST filter grammar: parsed by lark, evaluated in Python, translated for the store.
+
+`parse()` gives a criteria tree over QRadar's field names and raw values; `evaluate()` is the
+reference semantics on QRadar-shaped rows (used for enum fields and by the property tests);
+`to_store()` rewrites a tree into the store's canonical fields and types, so SQL is only ever
+built by the store, with bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, VisitError
+
+from ..storage.criteria import And, Between, Cmp, CmpOp, Expr, In, IsNull, Not, Or
+
+GRAMMAR = r"""
+?start: expr
+?expr: or_
+?or_: and_ (_OR and_)*
+?and_: unary (_AND unary)*
+?unary: _NOT unary                                  -> negate
+      | "(" expr ")"
+      | predicate
+?predicate: FIELD OP value                           -> cmp
+          | FIELD NOT? _IN "(" value ("," value)* ")" -> isin
+          | FIELD NOT? _BETWEEN value _AND value     -> between
+          | FIELD _IS NOT? _NULL                     -> isnull
+value: NUMBER | STRING | BARE
+OP: "<=" | ">=" | "!=" | "<>" | "=" | "<" | ">"
+_AND.3: /and\b/i
+_OR.3: /or\b/i
+_NOT.3: /not\b/i
+NOT.3: /not\b/i
+_IN.3: /in\b/i
+_BETWEEN.3: /between\b/i
+_IS.3: /is\b/i
+_NULL.3: /null\b/i
+FIELD: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER.2: /-?[0-9]+(\.[0-9]+)?(?![A-Za-z0-9_.:\-])/
+STRING: /"(\\.|[^"\\])*"/
+BARE: /[A-Za-z0-9_.:\-]+/
+%import common.WS
+%ignore WS
+"""
+
+FIELDS = ("attempt_time", "user_id", "remote_ip", "attempt_result", "attempt_method")
+ENUMS: dict[str, tuple[str, ...]] = {"attempt_result": ("SUCCESS", "FAILURE"),
+                                     "attempt_method": ("LOGIN_PAGE", "HTTP_BASIC")}
+NUMERIC = ("attempt_time", "user_id")
+FALSE: Expr = In("id", ())
+TRUE: Expr = In("id", (), negate=True)
+MS = timedelta(milliseconds=1)
+
+
+class FilterError(ValueError):
+    """The filter does not parse, names an unknown field, or compares a field with the wrong type."""
+
+
+class _ToCriteria(Transformer[Token, Expr]):
+    @v_args(inline=True)
+    def value(self, tok: Token) -> Any:
+        if tok.type == "NUMBER":
+            return float(tok) if "." in tok else int(tok)
+        if tok.type == "STRING":
+            inner = str(tok)[1:-1]
+            out, escaped = [], False
+            for ch in inner:
+                if escaped or ch != "\\":
+                    out.append(ch)
+                    escaped = False
+                else:
+                    escaped = True
+            return "".join(out)
+        return str(tok)
+
+    def cmp(self, items: list[Any]) -> Expr:
+        field, op, value = items
+        return Cmp(_field(field), "!=" if op == "<>" else str(op), value)  # type: ignore[arg-type]
+
+    def isin(self, items: list[Any]) -> Expr:
+        negate = len(items) > 1 and isinstance(items[1], Token) and items[1].type == "NOT"
+        values = items[2:] if negate else items[1:]
+        return In(_field(items[0]), tuple(values), negate=negate)
+
+    def between(self, items: list[Any]) -> Expr:
+        negate = len(items) == 4
+        lo, hi = items[-2:]
+        return Between(_field(items[0]), lo, hi, negate=negate)
+
+    def isnull(self, items: list[Any]) -> Expr:
+        return IsNull(_field(items[0]), negate=len(items) == 2)
+
+    def negate(self, items: list[Any]) -> Expr:
+        return Not(items[0])
+
+    def and_(self, items: list[Any]) -> Expr:
+        return And(tuple(items))
+
+    def or_(self, items: list[Any]) -> Expr:
+        return Or(tuple(items))
+
+
+def _field(tok: Token) -> str:
+    name = str(tok)
+    if name not in FIELDS:
+        raise FilterError(f"Unknown field: {name}")
+    return name
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(GRAMMAR, parser="lalr", lexer="contextual")
+
+
+def parse(text: str) -> Expr:
+    """A QRadar filter string → a criteria tree over QRadar fields (raises FilterError)."""
+    if len(text) > 10_000:
+        raise FilterError("filter too long")
+    try:
+        tree = _parser().parse(text)
+    except LarkError as exc:
+        raise FilterError(str(exc).strip().split("\n", 1)[0]) from None
+    try:
+        return _ToCriteria().transform(tree)
+    except VisitError as exc:
+        raise (exc.orig_exc if isinstance(exc.orig_exc, FilterError) else FilterError(str(exc.orig_exc))) from None
+
+
+# ---- reference semantics on QRadar rows ------------------------------------------------------------
+
+_CMP: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+}
+
+
+def _coerce(field: str, value: Any) -> Any:
+    """A filter literal as the field's type; FilterError when it cannot be one."""
+    if field in NUMERIC:
+        if isinstance(value, int | float):
+            return value
+        try:
+            return int(str(value))
+        except ValueError:
+            raise FilterError(f"{field} needs a number, not {value!r}") from None
+    return value if isinstance(value, str) else _number_text(value)
+
+
+def _number_text(value: int | float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def evaluate(expr: Expr, row: Mapping[str, Any]) -> bool:
+    """Whether a QRadar-shaped row matches; NULL never equals anything and is "not equal" to all."""
+    match expr:
+        case Cmp(field=f, op=op, value=v):
+            have, want = row.get(f), _coerce(f, v)
+            if have is None:
+                return op == "!="
+            if isinstance(have, str) != isinstance(want, str):
+                return op == "!="
+            return _CMP[op](have, want)
+        case In(field=f, values=vs, negate=neg):
+            have = row.get(f)
+            hit = have is not None and any(_same(have, _coerce(f, v)) for v in vs)
+            return not hit if neg else hit
+        case Between(field=f, low=lo, high=hi, negate=neg):
+            have = row.get(f)
+            lo_, hi_ = _coerce(f, lo), _coerce(f, hi)
+            hit = (have is not None and isinstance(have, str) == isinstance(lo_, str) == isinstance(hi_, str)
+                   and lo_ <= have <= hi_)
+            return not hit if neg else hit
+        case IsNull(field=f, negate=neg):
+            return (row.get(f) is not None) if neg else (row.get(f) is None)
+        case Not(expr=e):
+            return not evaluate(e, row)
+        case And(exprs=es):
+            return all(evaluate(e, row) for e in es)
+        case Or(exprs=es):
+            return any(evaluate(e, row) for e in es)
+    raise TypeError(expr)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return isinstance(a, str) == isinstance(b, str) and a == b
+
+
+# ---- translation to the store's canonical fields ----------------------------------------------------
+
+def _at(ms: Any) -> datetime:
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(ms))
+    except (OverflowError, ValueError):
+        raise FilterError(f"attempt_time out of range: {ms!r}") from None
+
+
+def _time_cmp(op: CmpOp, ms: Any) -> Expr:
+    """attempt_time is the event time floored to the millisecond: compare on [t, t+1ms)."""
+    t = _at(ms)
+    match op:
+        case "=":
+            return And((Cmp("occurred_at", ">=", t), Cmp("occurred_at", "<", t + MS)))
+        case "!=":
+            return Not(_time_cmp("=", ms))
+        case "<":
+            return Cmp("occurred_at", "<", t)
+        case "<=":
+            return Cmp("occurred_at", "<", t + MS)
+        case ">":
+            return Cmp("occurred_at", ">=", t + MS)
+        case ">=":
+            return Cmp("occurred_at", ">=", t)
+    raise FilterError(op)
+
+
+ENUM_STORE: dict[str, dict[str, Expr]] = {
+    "attempt_result": {"SUCCESS": Cmp("successful", "=", True), "FAILURE": Cmp("successful", "=", False)},
+    "attempt_method": {"HTTP_BASIC": Cmp("auth_method", "=", "http_basic"),
+                       "LOGIN_PAGE": Cmp("auth_method", "!=", "http_basic")},
+}
+
+
+def _enum(expr: Expr, field: str) -> Expr:
+    """An enum predicate becomes the set of enum values it admits (by the reference semantics)."""
+    admitted = [v for v in ENUMS[field] if evaluate(expr, {field: v})]
+    if not admitted:
+        return FALSE
+    if len(admitted) == len(ENUMS[field]):
+        return TRUE
+    return Or(tuple(ENUM_STORE[field][v] for v in admitted)) if len(admitted) > 1 else ENUM_STORE[field][admitted[0]]
+
+
+def to_store(expr: Expr) -> Expr:
+    """A QRadar criteria tree → the store's canonical criteria (raises FilterError on bad literals)."""
+    match expr:
+        case Not(expr=e):
+            return Not(to_store(e))
+        case And(exprs=es):
+            return And(tuple(to_store(e) for e in es))
+        case Or(exprs=es):
+            return Or(tuple(to_store(e) for e in es))
+        case Cmp(field=f) | In(field=f) | Between(field=f) | IsNull(field=f) if f in ENUMS:
+            for v in _literals(expr):
+                if not isinstance(v, str):
+                    raise FilterError(f"{f} takes one of {', '.join(ENUMS[f])}")
+            return _enum(expr, f)
+        case IsNull(field="attempt_time" | "user_id", negate=neg):
+            return TRUE if neg else FALSE
+        case IsNull(field="remote_ip", negate=neg):
+            return IsNull("ip", negate=neg)
+        case Cmp(field="attempt_time", op=op, value=v):
+            return _time_cmp(op, _coerce("attempt_time", v))
+        case In(field="attempt_time", values=vs, negate=neg):
+            hit = Or(tuple(_time_cmp("=", _coerce("attempt_time", v)) for v in vs)) if vs else FALSE
+            return Not(hit) if neg else hit
+        case Between(field="attempt_time", low=lo, high=hi, negate=neg):
+            lo_ms, hi_ms = _coerce("attempt_time", lo), _coerce("attempt_time", hi)
+            hit = And((Cmp("occurred_at", ">=", _at(lo_ms)), Cmp("occurred_at", "<", _at(hi_ms) + MS)))
+            return Not(hit) if neg else hit
+        case Cmp(field=f, op=op, value=v):
+            return Cmp(_STORE_FIELD[f], op, _coerce(f, v))
+        case In(field=f, values=vs, negate=neg):
+            return In(_STORE_FIELD[f], tuple(_coerce(f, v) for v in vs), negate=neg)
+        case Between(field=f, low=lo, high=hi, negate=neg):
+            return Between(_STORE_FIELD[f], _coerce(f, lo), _coerce(f, hi), negate=neg)
+    raise FilterError(f"unsupported filter {expr!r}")
+
+
+_STORE_FIELD = {"user_id": "credential_id", "remote_ip": "ip"}
+
+
+def _literals(expr: Expr) -> list[Any]:
+    match expr:
+        case Cmp(value=v):
+            return [v]
+        case In(values=vs):
+            return list(vs)
+        case Between(low=lo, high=hi):
+            return [lo, hi]
+    return []

@@ -1,0 +1,222 @@
+"""IBM QRadar login attempts: Range, filter grammar, sort, fields, auth, visibility, errors."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from conftest import NOW, Arrange, at
+from loginaudit.handlers.qradar import ms_since_epoch
+
+URL = "/api/access/login_attempts"
+UNPROCESSABLE = "The request was well-formed but was unable to be followed due to semantic errors"
+
+
+def _envelope(status: int, code: int, message: str, description: str = "") -> dict[str, Any]:
+    messages = {401: "You are unauthorized to access the requested resource.",
+                403: "Your account is not authorized to access the requested resource", 422: UNPROCESSABLE}
+    return {"http_response": {"code": status, "message": messages[status]}, "code": code,
+            "description": description, "details": {}, "message": message}
+
+
+@pytest.fixture
+def world(arrange: Arrange) -> dict[str, Any]:
+    console = arrange.tenant(name="QRadar console")
+    admin = arrange.credential(arrange.person(email="admin@ex.com"), console, login="admin", role="admin")
+    alice = arrange.credential(arrange.person(first_name="Alice", email="alice@ex.com"), console, login="alice")
+    ids = arrange.events(
+        {"credential_id": alice["id"], "occurred_at": at(5), "ip": "10.0.0.5", "successful": False},
+        {"credential_id": admin["id"], "occurred_at": at(4), "ip": "10.0.0.9", "auth_method": "http_basic"},
+        {"credential_id": alice["id"], "occurred_at": at(3), "ip": "10.0.0.5"},
+        {"credential_id": alice["id"], "occurred_at": at(2), "ip": None, "successful": False},
+        {"credential_id": admin["id"], "occurred_at": at(1), "ip": "192.168.1.1"},
+        {"credential_id": admin["id"], "occurred_at": at(0.5), "event_type": "logout"},
+        {"username": "nobody", "occurred_at": at(0.2), "successful": False},
+    )
+    return {"admin": admin, "alice": alice, "ids": ids,
+            "sec": arrange.token("qradar", "sec_admin"),
+            "alice_sec": arrange.token("qradar", "sec_user", credential_id=alice["id"]),
+            "alice_pw": arrange.token("qradar", "basic_user", credential_id=alice["id"])}
+
+
+def _get(client: Any, world: dict[str, Any], query: str = "", **headers: str) -> Any:
+    return client.get(URL + query, headers={"SEC": world["sec"], **headers})
+
+
+def test_bare_array_newest_first_with_content_range(client: Any, world: dict[str, Any]) -> None:
+    r = _get(client, world)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json;charset=UTF-8"
+    assert r.headers["content-range"] == "items 0-4/5"  # logouts and unknown users are not attempts
+    body = r.json()
+    assert body[0] == {"attempt_method": "LOGIN_PAGE", "attempt_result": "SUCCESS",
+                       "attempt_time": ms_since_epoch(NOW) - 3_600_000, "remote_ip": "192.168.1.1",
+                       "user_id": world["admin"]["id"]}
+    assert [a["attempt_time"] for a in body] == sorted((a["attempt_time"] for a in body), reverse=True)
+    assert body[3]["attempt_method"] == "HTTP_BASIC"
+    assert body[1]["remote_ip"] is None
+
+
+@pytest.mark.parametrize(("header", "content_range", "count"), [
+    ("items=0-1", "items 0-1/5", 2), ("items= 1 - 3", "items 1-3/5", 3), ("items=0-99", "items 0-4/5", 5),
+    ("items=4-4", "items 4-4/5", 1), ("items=5-9", "items */5", 0), ("items=50-60", "items */5", 0),
+])
+def test_range_paging(client: Any, world: dict[str, Any], header: str, content_range: str, count: int) -> None:
+    r = _get(client, world, Range=header)
+    assert (r.status_code, r.headers["content-range"], len(r.json())) == (200, content_range, count)
+
+
+@pytest.mark.parametrize("header", ["rows=0-4", "items=-3-2", "items=a-b", "items=0", ""])
+def test_malformed_range_is_422_code_36(client: Any, world: dict[str, Any], header: str) -> None:
+    r = _get(client, world, Range=header)
+    assert r.status_code == 422
+    assert r.json() == _envelope(422, 36, "Failed to parse Range header. The syntax of the Range header must "
+                                          "follow this pattern: items=x-y")
+
+
+def test_negative_range_is_422(client: Any, world: dict[str, Any]) -> None:
+    r = _get(client, world, Range="items=3-0")
+    assert r.json() == _envelope(422, 36, 'Range of pages specified in "Range" header is negative. Non-negative '
+                                          "page range must be specified.")
+
+
+def test_empty_result_has_no_content_range(client: Any, world: dict[str, Any]) -> None:
+    r = _get(client, world, "?filter=" + quote("user_id = 999"))
+    assert (r.status_code, r.json()) == (200, [])
+    assert "content-range" not in r.headers
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("attempt_result=FAILURE", [0, 3]),
+    ("attempt_result = failure", []),  # enum values are case-sensitive
+    ("attempt_method=HTTP_BASIC", [1]),
+    ("not (attempt_method=HTTP_BASIC)", [0, 2, 3, 4]),
+    ("remote_ip=\"10.0.0.5\"", [0, 2]),
+    ("remote_ip != \"10.0.0.5\"", [1, 3, 4]),
+    ("remote_ip <> 10.0.0.5", [1, 3, 4]),
+    ("remote_ip IS NULL", [3]),
+    ("remote_ip is not null AND attempt_result=SUCCESS", [1, 2, 4]),
+    ("user_id IN (1, 99)", [1, 4]),
+    ("user_id NOT IN (1)", [0, 2, 3]),
+    ("attempt_result = SUCCESS OR user_id = 2 AND remote_ip IS NULL", [1, 2, 3, 4]),
+    ("(attempt_result = SUCCESS OR user_id = 2) AND remote_ip = \"10.0.0.5\"", [0, 2]),
+    ("attempt_method < LOGIN_PAGE", [1]),
+])
+def test_filter_grammar(client: Any, world: dict[str, Any], text: str, expected: list[int]) -> None:
+    r = _get(client, world, "?filter=" + quote(text))
+    assert r.status_code == 200, r.text
+    assert sorted(a["attempt_time"] for a in r.json()) == sorted(_times(world, expected))
+
+
+def _times(world: dict[str, Any], indexes: list[int]) -> list[int]:
+    hours = [5, 4, 3, 2, 1]
+    return [ms_since_epoch(NOW) - int(hours[i] * 3_600_000) for i in indexes]
+
+
+def test_time_filters_on_epoch_milliseconds(client: Any, world: dict[str, Any]) -> None:
+    t = _times(world, [2])[0]
+    for text, expected in ((f"attempt_time = {t}", [2]), (f"attempt_time >= {t}", [2, 3, 4]),
+                           (f"attempt_time > {t}", [3, 4]), (f"attempt_time < {t}", [0, 1]),
+                           (f"attempt_time <= {t}", [0, 1, 2]), (f"attempt_time between {t} and {t + 3_600_000}",
+                                                                  [2, 3]),
+                           (f"attempt_time not between {t} and {t + 3_600_000}", [0, 1, 4])):
+        got = [a["attempt_time"] for a in _get(client, world, "?filter=" + quote(text)).json()]
+        assert sorted(got) == sorted(_times(world, expected)), text
+
+
+def test_double_encoded_filter_is_tolerated(client: Any, world: dict[str, Any]) -> None:
+    once = _get(client, world, "?filter=" + quote("user_id = 1")).json()
+    twice = _get(client, world, "?filter=" + quote(quote("user_id = 1", safe=""), safe="")).json()
+    assert once == twice and len(once) == 2
+
+
+@pytest.mark.parametrize("text", ["user_id =", "bogus = 1", "user_id = abc", "attempt_result = 5",
+                                  "(user_id = 1", "user_id in ()", "attempt_time > \"x\"", "user_id ^= 1"])
+def test_bad_filter_is_422_code_1010(client: Any, world: dict[str, Any], text: str) -> None:
+    r = _get(client, world, "?filter=" + quote(text))
+    assert r.status_code == 422
+    body = r.json()
+    assert (body["code"], body["description"]) == (1010, "Invalid filter criteria supplied.")
+    assert body["message"].startswith("A filter parameter was invalid. Please make sure that the syntax is "
+                                      "correct: Error Parsing filter")
+
+
+def test_sort_multi_key(client: Any, world: dict[str, Any]) -> None:
+    body = _get(client, world, "?sort=" + quote("+user_id,-attempt_time")).json()
+    assert [(a["user_id"], a["attempt_time"]) for a in body] == sorted(
+        ((a["user_id"], a["attempt_time"]) for a in body), key=lambda p: (p[0], -p[1]))
+    spaced = _get(client, world, "?sort=+user_id,-attempt_time").json()  # unencoded + arrives as a space
+    assert spaced == body
+
+
+def test_sort_nulls_last_ascending_and_methods(client: Any, world: dict[str, Any]) -> None:
+    ips = [a["remote_ip"] for a in _get(client, world, "?sort=remote_ip").json()]
+    assert ips == ["10.0.0.5", "10.0.0.5", "10.0.0.9", "192.168.1.1", None]
+    assert _get(client, world, "?sort=-remote_ip").json()[0]["remote_ip"] is None
+    assert _get(client, world, "?sort=attempt_method").json()[0]["attempt_method"] == "HTTP_BASIC"
+    assert _get(client, world, "?sort=attempt_result").json()[0]["attempt_result"] == "FAILURE"
+
+
+@pytest.mark.parametrize("sort", ["password", "-", "+-user_id", "user_id,bogus"])
+def test_bad_sort_is_422_code_1030(client: Any, world: dict[str, Any], sort: str) -> None:
+    body = _get(client, world, "?sort=" + quote(sort)).json()
+    assert (body["code"], body["description"]) == (1030, "The sort field or order is not valid")
+
+
+def test_fields_projection(client: Any, world: dict[str, Any]) -> None:
+    body = _get(client, world, "?fields=user_id,attempt_time", Range="items=0-0").json()
+    assert set(body[0]) == {"user_id", "attempt_time"}
+
+
+def test_unknown_field_is_422_code_30(client: Any, world: dict[str, Any]) -> None:
+    r = _get(client, world, "?fields=user_id,password")
+    assert r.json() == _envelope(422, 30, 'Specified field "password" is not recognized by this endpoint for '
+                                          'media type "application/json"')
+
+
+def test_no_credentials_is_401_code_18(client: Any, world: dict[str, Any]) -> None:
+    r = client.get(URL)
+    assert r.json() == _envelope(401, 18, 'No SEC header present in request. Please provide it via "SEC: token". '
+                                          "You may also use BASIC authentication parameters if this host supports "
+                                          'it. e.g. "Authorization: Basic base64Encoding"')
+
+
+def test_unknown_sec_token_is_401(client: Any, world: dict[str, Any]) -> None:
+    r = client.get(URL, headers={"SEC": "00000000-0000-0000-0000-000000000000"})
+    assert (r.status_code, r.json()["code"]) == (401, 18)
+
+
+def test_service_without_capability_is_403_code_26(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    r = client.get(URL, headers={"SEC": arrange.token("qradar", "sec_nocap")})
+    assert r.json() == _envelope(403, 26, "User has insufficient capabilities to access this endpoint resource")
+
+
+def test_non_admin_sees_only_own_attempts_and_totals(client: Any, world: dict[str, Any]) -> None:
+    r = client.get(URL, headers={"SEC": world["alice_sec"], "Range": "items=0-0"})
+    assert r.headers["content-range"] == "items 0-0/3"
+    all_own = client.get(URL, headers={"SEC": world["alice_sec"]}).json()
+    assert {a["user_id"] for a in all_own} == {world["alice"]["id"]}
+
+
+def test_basic_auth(client: Any, world: dict[str, Any]) -> None:
+    good = base64.b64encode(f"alice:{world['alice_pw']}".encode()).decode()
+    r = client.get(URL, headers={"Authorization": f"Basic {good}"})
+    assert r.status_code == 200 and len(r.json()) == 3
+    wrong_user = base64.b64encode(f"admin:{world['alice_pw']}".encode()).decode()
+    assert client.get(URL, headers={"Authorization": f"Basic {wrong_user}"}).status_code == 401
+
+
+@pytest.mark.parametrize(("version", "status"), [("26.0", 200), ("13.1", 200), ("20", 200), ("3.0", 406),
+                                                 ("322.0123", 406)])
+def test_version_header(client: Any, world: dict[str, Any], version: str, status: int) -> None:
+    r = _get(client, world, Version=version)
+    assert r.status_code == status
+    if status == 406:
+        assert r.json()["message"].startswith(f"Version ({version}) from header parameter (Version) ")
+
+
+def test_allow_hidden_is_ignored(client: Any, world: dict[str, Any]) -> None:
+    assert _get(client, world, **{"Allow-Hidden": "true"}).json() == _get(client, world).json()
