@@ -14,7 +14,9 @@ def _page() -> str:
         f"<td><code>{html.escape(v.base_path)}</code></td>"
         f'<td><a href="{v.base_path}/ui/">docs</a></td>'
         f'<td><a href="{v.base_path}/openapi.json">openapi.json</a></td>'
-        f'<td><a href="/specs/{v.spec_file}">{v.spec_file}</a></td></tr>'
+        f'<td><a href="/specs/{v.spec_file}">{v.spec_file}</a>'
+        + "".join(f' (client documents: <a href="/specs/{c}">{c}</a>)' for c in v.client_specs)
+        + "</td></tr>"
         for v in (*VENDORS, CONTROL)
     )
     return (
@@ -26,7 +28,7 @@ def _page() -> str:
 
 
 def install(app: Any) -> None:
-    files = {v.spec_file for v in (*VENDORS, CONTROL)}
+    files = {f for v in (*VENDORS, CONTROL) for f in (v.spec_file, *v.client_specs)}
 
     def index() -> tuple[str, int, dict[str, str]]:
         return _page(), 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -37,6 +37,8 @@ class Vendor:
     strict_query: bool = False
     # The exact Content-Type the vendor's server sends for JSON (specs say plain application/json).
     json_type: str = "application/json"
+    # Documents for client generation that are not routed (e.g. one per contract of a two-contract path).
+    client_specs: tuple[str, ...] = ()
 
     @cached_property
     def spec(self) -> dict[str, Any]:
@@ -71,6 +73,8 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash", json_type="application/json; charset=utf-8"),
     Vendor("canvas", "canvas.yaml", "loginaudit.handlers.canvas", json_type="application/json; charset=utf-8"),
     Vendor("qradar", "qradar.yaml", "loginaudit.handlers.qradar", json_type="application/json;charset=UTF-8"),
+    Vendor("ssojet", "ssojet.yaml", "loginaudit.handlers.ssojet", json_type="application/json; charset=utf-8",
+           client_specs=("ssojet-legacy.yaml", "ssojet-current.yaml")),
 )
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
 

@@ -1,0 +1,152 @@
+"""SSOJet `GET /api/v1/users/{userid}/loginlogs`: the legacy and the current contract on one path."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from connexion.lifecycle import ConnexionResponse
+from sqlalchemy.orm import Session
+from user_agents import parse as parse_user_agent
+
+from ..errors import VendorError, respond
+from ..storage import current
+from ..storage.criteria import Cmp, Expr, all_of
+from ..storage.events import EventQuery, list_events
+from ..storage.models import Person, Tenant
+from ..storage.records import credentials_of, find
+from ..tokens import Principal, TokenKind, hex_secret, resolve
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TOKEN_KINDS = {
+    "api_key": TokenKind("an API key of the credential's application (tenant)",
+                         lambda rng: f"sk_live_{hex_secret(rng, 24)}", needs_credential=True),
+}
+ERRORS = {
+    400: (842, "invalid_query_parameters"),
+    401: (2001, "unauthorized"),
+    404: (801, "resource_not_found"),
+    500: (500, "internal_server_error"),
+}
+
+
+def _body(status: int, description: str, code: tuple[int, str] | None = None) -> dict[str, Any]:
+    number, name = code or ERRORS.get(status, (status, "error"))
+    return {"error": number, "error_code": name, "error_description": description}
+
+
+def _fail(status: int, description: str, code: tuple[int, str] | None = None) -> VendorError:
+    return VendorError(status, _body(status, description, code))
+
+
+def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    if status == 401:
+        return respond(401, _body(401, "The access token is missing or invalid."), headers)
+    if status in (404, 405):  # gin answers an unrouted method with 404 by default
+        return respond(404, _body(404, "The requested resource could not be found."), headers)
+    if status >= 500:
+        return respond(500, _body(500, "An internal server error occurred."), headers)
+    return respond(status, _body(status, detail), headers)
+
+
+def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
+    _, principal, _ = resolve("ssojet", token)
+    if principal is None or principal.tenant_id is None:
+        raise _fail(401, "The access token is missing or invalid.")
+    return principal.as_token_info()
+
+
+@lru_cache(maxsize=4096)
+def _agent(user_agent: str) -> tuple[str, str, str]:
+    """(browser family, OS family, device class) by the ua-parser rules; "Other" is unknown ("")."""
+    ua = parse_user_agent(user_agent)
+    device = ("Bot" if ua.is_bot else "Tablet" if ua.is_tablet else "Mobile" if ua.is_mobile
+              else "Desktop" if ua.is_pc else "")
+    return tuple("" if v == "Other" else v for v in (ua.browser.family, ua.os.family, device))  # type: ignore[return-value]
+
+
+def _legacy_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _go_time(at: datetime) -> str:
+    """Go's RFC3339Nano at millisecond precision: the fraction only when non-zero, zeros trimmed."""
+    base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    ms = at.microsecond // 1000
+    return f"{base}.{f'{ms:03d}'.rstrip('0')}Z" if ms else f"{base}Z"
+
+
+def _user(s: Session, userid: str, principal: Principal) -> Person:
+    """The user, if they hold an active login on the API key's application."""
+    person = find(s, Person, uuid=userid)
+    if person is None or not person.active or not any(
+            c.tenant_id == principal.tenant_id for c in credentials_of(s, person.id)):
+        raise _fail(404, "The requested resource could not be found.")
+    return person  # type: ignore[no-any-return]
+
+
+def _logins_of(person: Person, tenant_id: int | None) -> Expr:
+    return all_of(Cmp("person_id", "=", person.id), Cmp("tenant_id", "=", tenant_id),
+                  Cmp("event_type", "=", "login"), Cmp("successful", "=", True))  # type: ignore[return-value]
+
+
+def _encode_cursor(at: datetime, ident: int) -> str:
+    micros = (at - EPOCH) // timedelta(microseconds=1)
+    return base64.b64encode(json.dumps({"c": micros, "id": ident}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = json.loads(base64.b64decode(cursor, validate=True))
+        micros, ident = raw["c"], raw["id"]
+        if not isinstance(micros, int) or not isinstance(ident, int) or isinstance(ident, bool):
+            raise ValueError(cursor)
+        return EPOCH + timedelta(microseconds=micros), ident
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise _fail(400, "cursor is invalid") from None
+
+
+def _legacy(s: Session, person: Person, principal: Principal, client_id: str | None) -> dict[str, Any]:
+    if not client_id:
+        raise _fail(400, "client_id is required")
+    tenant = s.get(Tenant, principal.tenant_id)
+    if tenant is None or tenant.client_id != client_id:
+        raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
+    logs = []
+    for ev in list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id))):
+        name, os_name, device = _agent(ev.user_agent or "")
+        logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or "",
+                     "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
+                     "CreatedAt": _legacy_time(ev.occurred_at)})
+    return {"login_logs": logs}
+
+
+def _current(s: Session, person: Person, principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+    after = _decode_cursor(cursor) if cursor else None
+    rows = list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after))
+    page = rows[:limit]
+    entries = []
+    for ev in page:
+        name, os_name, device = _agent(ev.user_agent or "")
+        entries.append({"city": ev.city or "", "country": ev.country or "", "created_at": _go_time(ev.occurred_at),
+                        "device": device, "event": "login", "ip_address": ev.ip or "", "name": name,
+                        "os": os_name, "user_agent": ev.user_agent or ""})
+    more = len(rows) > limit
+    return {"audit_logs": entries, "limit": limit,
+            "next_cursor": _encode_cursor(page[-1].occurred_at, page[-1].id) if more else ""}
+
+
+def getUserLoginLogs(userid: str, token_info: dict[str, Any], client_id: str | None = None,
+                     event: str | None = None, limit: int = 50,
+                     cursor: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    principal: Principal = token_info["principal"]
+    with current().session() as s:
+        person = _user(s, userid, principal)
+        body = (_current(s, person, principal, limit, cursor) if event == "login"
+                else _legacy(s, person, principal, client_id))
+    return body, 200, {"Content-Type": "application/json"}
