@@ -6,6 +6,7 @@ positive cases reach real data and the ignored-auth check has real secrets to wi
 
 from __future__ import annotations
 
+import os
 import pathlib
 import tempfile
 from datetime import UTC, datetime
@@ -22,7 +23,6 @@ from loginaudit.registry import CONTROL, VENDORS, spec_dir
 from loginaudit.storage import bind
 from loginaudit.storage.records import create_credential, issue_token
 
-CONFIG = SchemathesisConfig.from_path(pathlib.Path(__file__).with_name("schemathesis.toml"))
 # (vendor, kind, secret, grants): the secrets schemathesis.toml hands to each security scheme.
 SECRETS = [
     ("unleash", "admin", "*:*.0123456789abcdef0123456789abcdef0123456789abcdef01234567", ["ADMIN"]),
@@ -30,6 +30,7 @@ SECRETS = [
     ("qradar", "sec_admin", "5c1f0b3e-0000-4000-8000-5c4e3a7d1e55", ["ADMIN", "API"]),
     ("qradar", "basic_admin", "schemathesis-qradar-password", ["ADMIN", "API"]),
     ("ssojet", "api_key", "sk_live_schemathesis", []),
+    ("ingedata", "admin_key", "PULSE_schemathesis", ["read_all"]),
 ]
 
 _DB = pathlib.Path(tempfile.mkdtemp(prefix="loginaudit-st-")) / "st.db"
@@ -39,6 +40,11 @@ with APP.store.session() as _s:
     _me = create_credential(_s, person_id=1, tenant_id=1, login="schemathesis", role="admin")  # basic auth user
     for _vendor, _kind, _secret, _grants in SECRETS:
         issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=_grants, credential_id=_me.id)
+with APP.test_client() as _c:  # Ingedata's bearer is a JWT minted by the server: schemathesis.toml reads it
+    _token = _c.post("/api/v3/iam/auth/api/login", json={"key": "PULSE_schemathesis"}).json()["meta"]["token"]
+    _c.put("/_loginaudit/clock", json={"now": datetime.now(UTC).isoformat(), "frozen": True})  # it never expires
+os.environ["LOGINAUDIT_ST_INGEDATA_TOKEN"] = _token
+CONFIG = SchemathesisConfig.from_path(pathlib.Path(__file__).with_name("schemathesis.toml"))
 
 FAST = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

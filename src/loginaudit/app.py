@@ -38,6 +38,8 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     store.create_schema()
     bind(store)
     logging.getLogger("connexion").setLevel(logging.ERROR)  # it logs every 4xx at WARNING
+    # Unknown query parameters are ignored like the vendors do; Connexion logs each at ERROR.
+    logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
 
     app = connexion.FlaskApp(
         __name__,

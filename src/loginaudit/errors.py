@@ -31,6 +31,9 @@ class VendorError(ProblemException):  # type: ignore[misc]
         self.vendor_headers = dict(headers or {})
         self.content_type = content_type
 
+    def as_response(self) -> ConnexionResponse:
+        return respond(self.status, self.body, self.vendor_headers, self.content_type)
+
 
 def respond(status: int, body: Any, headers: Mapping[str, str] | None = None,
             content_type: str = "application/json") -> ConnexionResponse:
@@ -39,7 +42,8 @@ def respond(status: int, body: Any, headers: Mapping[str, str] | None = None,
                              headers=dict(headers or {}))
 
 
-# The per-vendor renderer of framework errors: (status, one-line detail, headers, path) -> response.
+# The per-vendor renderer of framework errors: (status, detail, headers, path) -> response. The detail
+# is Connexion's, whole (a validation detail names the failing schema keyword and instance).
 Renderer = Callable[[int, str, Mapping[str, str], str], ConnexionResponse]
 
 
@@ -58,17 +62,18 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         renderer = renderer_for(request.url.path)
         if status >= 500:
             log.error("%s on %s %s: %s", status, request.method, request.url.path, detail or title)
-        text = first_line(detail, title or "error")
+        text = detail or title or "error"
         headers = dict(headers or {})
         if status == 405:
             headers["Allow"] = ", ".join(allowed_for(request.url.path))
         if renderer is None:
-            return problem(status=status, title=title or "Error", detail=text, headers=dict(headers or {}))
+            return problem(status=status, title=title or "Error", detail=first_line(text, "error"),
+                           headers=dict(headers or {}))
         return renderer(status, text, dict(headers or {}), request.url.path)
 
     def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         if isinstance(exc, VendorError):
-            return respond(exc.status, exc.body, exc.vendor_headers, exc.content_type)
+            return exc.as_response()
         return render(request, exc.status, exc.title, exc.detail, exc.headers)
 
     def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:

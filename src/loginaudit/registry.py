@@ -73,6 +73,7 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor("unleash", "unleash.yaml", "loginaudit.handlers.unleash", json_type="application/json; charset=utf-8"),
     Vendor("canvas", "canvas.yaml", "loginaudit.handlers.canvas", json_type="application/json; charset=utf-8"),
     Vendor("qradar", "qradar.yaml", "loginaudit.handlers.qradar", json_type="application/json;charset=UTF-8"),
+    Vendor("ingedata", "ingedata.yaml", "loginaudit.handlers.ingedata"),
     Vendor("ssojet", "ssojet.yaml", "loginaudit.handlers.ssojet", json_type="application/json; charset=utf-8",
            client_specs=("ssojet-legacy.yaml", "ssojet-current.yaml")),
 )

@@ -14,7 +14,7 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from sqlalchemy.orm import Session
 
-from ..errors import VendorError, respond
+from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, list_events
@@ -50,6 +50,7 @@ TOKEN_KINDS = {
 
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    detail = first_line(detail, "error")
     if status == 401:
         body: dict[str, Any] = {"status": "unauthenticated", "errors": [{"message": "user authorization required"}]}
         return respond(401, body, {**headers, **CHALLENGE}, JSON_TYPE)

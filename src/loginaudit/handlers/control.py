@@ -11,6 +11,7 @@ from connexion.problem import problem
 from sqlalchemy.exc import IntegrityError
 
 from .. import seed as seeding
+from ..errors import first_line
 from ..registry import VENDORS, by_name
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp
@@ -37,6 +38,7 @@ JSON = {"Content-Type": "application/json"}  # every operation also declares pro
 
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    detail = first_line(detail, "error")
     return problem(status=status, title=_TITLES.get(status, "Error"), detail=detail, headers=dict(headers))
 
 

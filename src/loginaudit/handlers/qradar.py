@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from ..errors import VendorError, respond
+from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, count_events, list_events
@@ -71,6 +71,7 @@ def _fail(status: int, code: int, message: str, description: str = "") -> Vendor
 
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    detail = first_line(detail, "error")
     if status == 401:
         return respond(401, _body(401, 18, NO_SEC), headers)
     if status == 400:  # Connexion's parameter validation: QRadar's "request parameter is not valid"

@@ -14,7 +14,7 @@ from connexion.lifecycle import ConnexionResponse
 from sqlalchemy.orm import Session
 from user_agents import parse as parse_user_agent
 
-from ..errors import VendorError, respond
+from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, all_of
 from ..storage.events import EventQuery, list_events
@@ -45,6 +45,7 @@ def _fail(status: int, description: str, code: tuple[int, str] | None = None) ->
 
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    detail = first_line(detail, "error")
     if status == 401:
         return respond(401, _body(401, "The access token is missing or invalid."), headers)
     if status in (404, 405):  # gin answers an unrouted method with 404 by default

@@ -12,7 +12,7 @@ from connexion.lifecycle import ConnexionResponse
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from ..errors import VendorError, respond
+from ..errors import VendorError, first_line, respond
 from ..storage import clock, current
 from ..storage.criteria import Cmp, all_of
 from ..storage.events import EventQuery, list_events
@@ -53,6 +53,7 @@ def _no_header() -> dict[str, Any]:
 
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    detail = first_line(detail, "error")
     if status == 401:
         body = _no_header()
     elif status in (404, 405):  # Express has no 405: an unrouted method is a 404

@@ -166,13 +166,15 @@ def list_events(session: Session, q: EventQuery) -> list[LoginEvent]:
     return list(session.scalars(stmt).unique())
 
 
-def count_events(session: Session, where: Expr | None, cap: int | None = None) -> int:
-    """How many events match; with `cap`, stop counting there (cheap "at least N" answers)."""
+def count_events(session: Session, where: Expr | None, cap: int | None = None, offset: int = 0) -> int:
+    """How many events match (past the first `offset`); with `cap`, stop counting there."""
     inner = select(LoginEvent.id)
     if _uses_join(where):
         inner = inner.outerjoin(Credential, LoginEvent.credential_id == Credential.id)
     if where is not None:
         inner = inner.where(compile_expr(where))
+    if offset:
+        inner = inner.order_by(LoginEvent.id).offset(offset)
     if cap is not None:
         inner = inner.limit(cap)
     return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)

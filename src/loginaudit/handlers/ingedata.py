@@ -1,0 +1,337 @@
+"""Ingedata Pulse IAM v3 account logins, as the Verse framework (verse-jsonapi/-sequel/-http) serves them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import VendorError, first_line, respond
+from ..storage import clock, current, settings
+from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
+from ..storage.events import EventQuery, count_events, list_events
+from ..storage.models import Credential, LoginEvent, Person
+from ..tokens import TokenKind, hex_secret, resolve
+
+JSONAPI = "application/vnd.api+json"
+ERROR_TYPE = "application/json"  # Verse sets none on errors; plain JSON is what clients can parse
+TOKEN_TTL = timedelta(hours=1)
+COUNT_WINDOW = 1000
+LOGIN, ACCOUNT, PERSON = "iam/account/logins", "iam/accounts", "iam/people"
+FILTERS = ("id", "account_id", "role", "date", "ip")
+TRUE_WORDS = {"true", "t", "y", "yes"}
+FALSE_SOURCE = "f n false no"  # Verse: any substring of this is false
+TOKEN_KINDS = {
+    "admin_key": TokenKind("API key (PULSE_<hex>) whose token may read every login", lambda rng: _key(rng),
+                           grants=("read_all",), needs_credential=True),
+    "user_key": TokenKind("API key whose token reads only its own account's logins", lambda rng: _key(rng),
+                          grants=("read_own",), needs_credential=True),
+    "no_access_key": TokenKind("API key whose token lacks any read scope (403)", lambda rng: _key(rng),
+                               needs_credential=True),
+}
+
+
+def _key(rng: Any) -> str:
+    return f"PULSE_{hex_secret(rng, 16)}"
+
+
+def _error(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {"errors": [{"status": str(status), "title": title, "detail": detail}]}
+
+
+def _unauthorized(detail: str = "unauthorized_access") -> VendorError:
+    return VendorError(401, _error(401, "Verse::Error::Authorization", detail), content_type=ERROR_TYPE)
+
+
+def _invalid(detail: str, pointer: str) -> VendorError:
+    body = {"errors": [{"status": 422, "title": "Verse::Error::ValidationFailed", "detail": detail,
+                        "source": {"pointer": pointer}}]}
+    return VendorError(422, body, content_type=ERROR_TYPE)
+
+
+def _validation(detail: str) -> tuple[str, str]:
+    """Connexion's jsonschema detail → Verse's (message, JSON pointer)."""
+    head = first_line(detail, "is invalid")
+    if "['number']" in detail:
+        return ("must be positive" if "minimum" in head else "must be an integer"), "/page/number"
+    if "['size']" in detail:
+        return ("must be between 1 and 1000" if "imum" in head else "must be an integer"), "/page/size"
+    if "'account.person'" in detail:
+        return "must be one of `account,account.person`", "/included"
+    if "does not match" in head:
+        return "is not a sortable field", "/sort"
+    if "Additional properties" in head:
+        return "is not allowed", "/page"
+    return head, ""
+
+
+def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
+    if status == 400:
+        message, pointer = _validation(detail)
+        return _invalid(message, pointer).as_response()
+    if status == 401:
+        return respond(401, _error(401, "Verse::Error::Authorization", "unauthorized_access"), headers, ERROR_TYPE)
+    if status in (404, 405):
+        return respond(404, _error(404, "Verse::Error::NotFound", path), headers, ERROR_TYPE)
+    return respond(status, _error(status, "Verse::Error::Base", first_line(detail, "error")), headers, ERROR_TYPE)
+
+
+# ---- tokens: API key → ES256 JWT, the signing key shared by every worker through the store -----------
+
+@lru_cache(maxsize=8)
+def _load_key(pem: str) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+def _signing_key(s: Session) -> ec.EllipticCurvePrivateKey:
+    pem = settings.read(s, "ingedata", {}).get("jwt_key")
+    if pem is None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        try:
+            with s.begin_nested():
+                settings.write(s, "ingedata", {"jwt_key": pem})
+        except IntegrityError:  # another worker made one first
+            pem = settings.read(s, "ingedata", {})["jwt_key"]
+    return _load_key(pem)
+
+
+def loginWithApiKey(body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    _, principal, _ = resolve("ingedata", str(body.get("key", "")))
+    if principal is None or principal.credential_id is None:
+        raise _unauthorized()
+    with current().session() as s:
+        cred = s.get(Credential, principal.credential_id)
+        assert cred is not None
+        claims = {"u": cred.id, "r": cred.role, "s": list(principal.grants),
+                  "exp": int((clock.now(s) + TOKEN_TTL).timestamp())}
+        token = jwt.encode(claims, _signing_key(s), algorithm="ES256")
+    return {"meta": {"token": token}}, 200, {"Content-Type": JSONAPI}
+
+
+_JWT_MESSAGES = ((jwt.InvalidSignatureError, "Signature verification failed"),
+                 (jwt.DecodeError, "Not enough or too many segments"))
+
+
+def _decode(token: str) -> dict[str, Any]:
+    with current().session() as s:
+        try:
+            claims = jwt.decode(token, _signing_key(s).public_key(), algorithms=["ES256"],
+                                options={"verify_exp": False, "require": ["exp"]})
+        except jwt.PyJWTError as exc:
+            message = next((m for kind, m in _JWT_MESSAGES if isinstance(exc, kind)), str(exc))
+            raise _unauthorized(message) from None
+        if claims["exp"] <= clock.now(s).timestamp():  # the store's clock, so tests can expire tokens
+            raise _unauthorized("Signature has expired")
+    return {"sub": str(claims.get("u")), "claims": claims}
+
+
+def authenticate(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
+    """`Authorization: Bearer <jwt>`; Verse matches `^Bearer ` exactly, anything else is no credentials."""
+    raw = request.headers.get("authorization", "") if request is not None else f"Bearer {token}"
+    if not raw.startswith("Bearer "):
+        raise _unauthorized()
+    return _decode(raw.removeprefix("Bearer "))  # the rest verbatim: a second space breaks the JWT
+
+
+def authenticate_cookie(token: str, required_scopes: Any = None) -> dict[str, Any]:
+    return _decode(token)
+
+
+# ---- documents ---------------------------------------------------------------------------------------
+
+def _time(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _login(ev: LoginEvent) -> dict[str, Any]:
+    cred = ev.credential
+    assert cred is not None
+    return {"type": LOGIN, "id": str(ev.id),
+            "attributes": {"account_id": cred.id, "role": cred.role, "date": _time(ev.occurred_at), "ip": ev.ip},
+            "relationships": {"account": {"data": {"type": ACCOUNT, "id": str(cred.id)}}}}
+
+
+def _account(c: Credential) -> dict[str, Any]:
+    return {"type": ACCOUNT, "id": str(c.id),
+            "attributes": {"email": c.login, "account_type": c.account_type, "auth_type": c.auth_method,
+                           "enabled": c.enabled, "person_id": c.person_id, "organization_id": c.tenant_id,
+                           "created_at": _time(c.created_at), "updated_at": _time(c.updated_at),
+                           "expires_at": _time(c.expires_at)},
+            "relationships": {"person": {"data": {"type": PERSON, "id": str(c.person_id)}}}}
+
+
+_PERSON_EMPTY = ("picture_url", "gender", "relationship_status", "organizational_unit", "birthday",
+                 "secondary_email", "contact_number", "physical_address", "number_of_kids", "father_name",
+                 "mother_name", "spouse_name", "place_of_birth")
+
+
+def _person(p: Person) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"first_name": p.first_name, "middle_name": p.middle_name, "last_name": p.last_name}
+    attributes.update(dict.fromkeys(_PERSON_EMPTY))
+    attributes.update(created_at=_time(p.created_at), updated_at=_time(p.updated_at), facets={})
+    return {"type": PERSON, "id": str(p.id), "attributes": attributes}
+
+
+def _sparse(resource: dict[str, Any], fields: dict[str, list[str]]) -> dict[str, Any]:
+    wanted = fields.get(resource["type"])
+    if wanted is None:
+        return resource
+    return {**resource, "attributes": {k: v for k, v in resource["attributes"].items() if k in wanted}}
+
+
+# ---- the query ---------------------------------------------------------------------------------------
+
+def _scopes(token_info: dict[str, Any]) -> tuple[set[str], int]:
+    claims = token_info["claims"]
+    scopes = set(claims.get("s") or ())
+    if not scopes & {"read_all", "read_own"}:
+        raise VendorError(403, _error(403, "Verse::Error::Unauthorized", "unauthorized"), content_type=ERROR_TYPE)
+    return scopes, int(claims.get("u") or 0)
+
+
+def _count(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value in FALSE_SOURCE:
+        return False
+    raise _invalid("must be a boolean", "/count")
+
+
+_FIELDS_NO_ARRAY = re.compile(r"^fields\[([^\]]+)\]$")
+
+
+def _arrays_need_brackets(keys: list[str]) -> None:
+    for key in keys:
+        if key == "included":
+            raise _invalid("must be an array", "/included")
+        match = _FIELDS_NO_ARRAY.match(key)
+        if match:
+            raise _invalid("must be an array", f"/fields/{match.group(1)}")
+
+
+def _as_int(values: list[str]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values if v.strip().lstrip("-").isdigit())
+
+
+def _as_time(values: list[str]) -> tuple[datetime, ...]:
+    out = []
+    for v in values:
+        try:
+            at = datetime.fromisoformat(v.replace("Z", "+00:00"))
+            out.append(at if at.tzinfo else at.replace(tzinfo=UTC))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
+def _filters() -> Expr | None:
+    """filter[f]=v is equality, filter[f][]=v… is IN (empty matches nothing); unknown keys are dropped."""
+    query = request.query_params
+    exprs: list[Expr | None] = []
+    for name in FILTERS:
+        if f"filter[{name}][]" in query:
+            values = [v for v in query.getlist(f"filter[{name}][]")]
+        elif f"filter[{name}]" in query:
+            values = [query[f"filter[{name}]"]]
+        else:
+            continue
+        match name:
+            case "id":
+                exprs.append(In("id", _as_int(values)))
+            case "account_id":
+                exprs.append(In("credential_id", _as_int(values)))
+            case "role":
+                exprs.append(In("credential.role", tuple(values)))
+            case "date":
+                exprs.append(In("occurred_at", _as_time(values)))
+            case "ip":
+                exprs.append(In("ip", tuple(values)))
+    return all_of(*exprs)
+
+
+_SORT_COLUMNS = {"id": "id", "account_id": "credential_id", "role": "credential.role", "date": "occurred_at",
+                 "ip": "ip"}
+
+
+def _order(sort: str | None) -> tuple[tuple[str, bool], ...]:
+    """Sequel's `order` replaces the previous one, so only the last key of the list takes effect."""
+    if not sort:
+        return (("id", False),)
+    last = sort.split(",")[-1].strip()
+    desc = last.startswith("-")
+    column = last.lstrip("-").removeprefix("account_logins.")
+    return ((_SORT_COLUMNS[column], desc),)
+
+
+def listAccountLogins(token_info: dict[str, Any], page: dict[str, int] | None = None, sort: str | None = None,
+                      count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
+    scopes, user = _scopes(token_info)
+    query = request.query_params
+    _arrays_need_brackets(list(query.keys()))
+    counted = _count(count)
+    number, size = (page or {}).get("number", 1), (page or {}).get("size", 1000)
+    offset = (number - 1) * size
+    included = set(query.getlist("included[]"))
+    fields = {t: query.getlist(f"fields[{t}][]") for t in (LOGIN, ACCOUNT, PERSON) if f"fields[{t}][]" in query}
+    where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
+                   Cmp("successful", "=", True),
+                   None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
+    with current().session() as s:
+        rows = list_events(s, EventQuery(where=where, order=_order(sort), offset=offset, limit=size))
+        doc: dict[str, Any] = {"data": [_sparse(_login(ev), fields) for ev in rows]}
+        extra: dict[tuple[str, str], dict[str, Any]] = {}
+        if included & {"account", "account.person"}:
+            for ev in rows:
+                cred = ev.credential
+                assert cred is not None
+                extra.setdefault((ACCOUNT, str(cred.id)), _sparse(_account(cred), fields))
+                if "account.person" in included:
+                    extra.setdefault((PERSON, str(cred.person_id)), _sparse(_person(cred.person), fields))
+        if extra:
+            doc["included"] = list(extra.values())
+        if counted:
+            window = count_events(s, where, cap=COUNT_WINDOW, offset=offset)
+            doc["meta"] = {"count": offset + window, "more": window == COUNT_WINDOW}
+        else:
+            doc["meta"] = {}
+    return doc, 200, {"Content-Type": JSONAPI}
+
+
+def _single(resource_id: str, token_info: dict[str, Any], render: Any, load: Any) -> tuple[Any, int, dict[str, str]]:
+    scopes, user = _scopes(token_info)
+    with current().session() as s:
+        record = load(s, int(resource_id)) if resource_id.isascii() and resource_id.isdigit() else None
+        owner = record if isinstance(record, Credential) else None
+        if record is not None and "read_all" not in scopes:
+            own = s.get(Credential, user)
+            visible = own is not None and (owner.id == own.id if owner else record.id == own.person_id)
+            record = record if visible else None
+        if record is None:
+            raise VendorError(404, _error(404, "Verse::Error::RecordNotFound", resource_id), content_type=ERROR_TYPE)
+        return {"data": render(record)}, 200, {"Content-Type": JSONAPI}
+
+
+def getAccount(resource_id: str, token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    return _single(resource_id, token_info, _account, lambda s, i: s.get(Credential, i))
+
+
+def getPerson(resource_id: str, token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    return _single(resource_id, token_info, _person, lambda s, i: s.get(Person, i))
