@@ -260,3 +260,16 @@ def test_unrouted_method_is_rails_404(client: Any, world: dict[str, Any]) -> Non
 def test_control_characters_in_ids_are_404_not_500(client: Any, world: dict[str, Any]) -> None:
     r = _get(client, "/logins/%0Ah", world["site"])  # Connexion routes it nowhere, Flask still matches
     assert (r.status_code, r.json()) == (404, {"errors": [{"message": "The specified resource does not exist."}]})
+
+
+@pytest.mark.parametrize("path", ["/logins/99999999999999999999", "/users/99999999999999999999",
+                                  "/accounts/99999999999999999999"])
+def test_ids_beyond_64_bits_are_404(client: Any, world: dict[str, Any], path: str) -> None:
+    assert _get(client, path, world["site"]).status_code == 404
+
+
+def test_bookmark_with_a_huge_id_is_the_first_page(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
+    token = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00+00:00",99999999999999999999]').decode().rstrip("=")
+    body = _get(client, f"/logins/{world['j_uni']['id']}?page=bookmark:{token}", world["site"]).json()
+    assert len(body["events"]) == 1

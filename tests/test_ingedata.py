@@ -209,3 +209,11 @@ def test_single_records(client: Any, world: dict[str, Any]) -> None:
                                                            "detail": "999"}]})
     r = client.get(f"/api/v3/iam/accounts/{world['a']['id']}", headers={"Authorization": f"Bearer {world['bo']}"})
     assert r.status_code == 404  # not Bo's account
+
+
+def test_huge_numbers_never_reach_sql(client: Any, world: dict[str, Any]) -> None:
+    assert _get(client, world, "?filter[id]=99999999999999999999").json()["data"] == []
+    r = _get(client, world, "?page[number]=1141263996123723261231199420416")
+    assert (r.status_code, r.json()) == (422, _invalid("must be at most 2147483647", "/page/number"))
+    r = client.get("/api/v3/iam/accounts/99999999999999999999", headers={"Authorization": f"Bearer {world['admin']}"})
+    assert r.status_code == 404

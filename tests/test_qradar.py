@@ -220,3 +220,10 @@ def test_version_header(client: Any, world: dict[str, Any], version: str, status
 
 def test_allow_hidden_is_ignored(client: Any, world: dict[str, Any]) -> None:
     assert _get(client, world, **{"Allow-Hidden": "true"}).json() == _get(client, world).json()
+
+
+def test_huge_numbers_are_bad_filters_and_huge_ranges_are_clamped(client: Any, world: dict[str, Any]) -> None:
+    r = _get(client, world, "?filter=" + quote("user_id = 99999999999999999999"))
+    assert (r.status_code, r.json()["code"]) == (422, 1010)
+    r = _get(client, world, Range="items=1-99999999999999999999")
+    assert (r.status_code, r.headers["content-range"]) == (200, "items 1-4/5")

@@ -140,3 +140,8 @@ def test_client_documents_match_the_served_document() -> None:
             assert doc["components"]["schemas"][schema] == served["components"]["schemas"][schema], (name, schema)
         assert doc["components"]["responses"] == served["components"]["responses"]
         assert doc["servers"] == served["servers"]
+
+
+def test_cursor_with_a_huge_id_is_400(client: Any, world: dict[str, Any]) -> None:
+    cursor = base64.b64encode(b'{"c": 1, "id": 99999999999999999999}').decode()
+    assert _get(client, world, f"?event=login&cursor={cursor}").status_code == 400

@@ -19,7 +19,7 @@ from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, list_events
 from ..storage.models import Credential, LoginEvent, Person, Tenant
-from ..storage.records import credentials_of, find, root_of
+from ..storage.records import MAX_ID, as_id, credentials_of, find, root_of
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 JSON_TYPE = "application/json"  # sent as the registry's json_type
@@ -150,7 +150,7 @@ def _decode_bookmark(page: str | None) -> tuple[datetime, int] | None:
     try:
         at, ident = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool):
+        if parsed.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident <= MAX_ID:
             return None
         return parsed, ident
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
@@ -277,7 +277,8 @@ def _respond(session: Session, scope: Expr, caller: Caller, start_time: str | No
 def _login_route(login_id: str, token_info: dict[str, Any], **params: Any) -> tuple[Any, int, dict[str, str]]:
     with current().session() as s:
         caller = Caller(s, token_info["principal"])
-        cred = s.get(Credential, int(login_id)) if login_id.isascii() and login_id.isdigit() else None
+        ident = as_id(login_id)
+        cred = s.get(Credential, ident) if ident is not None else None
         if cred is None or not cred.active:
             raise _not_found()
         if not caller.can_read_logs_of(root_of(s, cred.tenant).id):
@@ -303,7 +304,8 @@ def _find_root_account(s: Session, account_id: str) -> Tenant | None:
     if account_id.startswith("sis_account_id:"):
         tenant = find(s, Tenant, sis_id=account_id.removeprefix("sis_account_id:"))
     else:
-        tenant = s.get(Tenant, int(account_id)) if account_id.isascii() and account_id.isdigit() else None
+        ident = as_id(account_id)
+        tenant = s.get(Tenant, ident) if ident is not None else None
     if tenant is None or not tenant.active or tenant.parent_id is not None:
         return None  # Account.root_accounts.active
     return tenant  # type: ignore[no-any-return]
@@ -332,7 +334,8 @@ def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:
         cred = find(s, Credential, login=user_id.removeprefix("sis_login_id:"), active=True)
         person = cred.person if cred else None
     else:
-        person = s.get(Person, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+        ident = as_id(user_id)
+        person = s.get(Person, ident) if ident is not None else None
     return person if person is not None and person.active else None
 
 

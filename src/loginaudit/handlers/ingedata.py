@@ -21,6 +21,7 @@ from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, count_events, list_events
 from ..storage.models import Credential, LoginEvent, Person
+from ..storage.records import as_id
 from ..tokens import TokenKind, hex_secret, resolve
 
 JSONAPI = "application/vnd.api+json"
@@ -62,16 +63,16 @@ def _invalid(detail: str, pointer: str) -> VendorError:
 def _validation(detail: str) -> tuple[str, str]:
     """Connexion's jsonschema detail → Verse's (message, JSON pointer)."""
     head = first_line(detail, "is invalid")
-    if "['number']" in detail:
+    if "'page[number]'" in detail:  # the schema's title, printed in Connexion's detail
+        if "maximum" in head:
+            return "must be at most 2147483647", "/page/number"
         return ("must be positive" if "minimum" in head else "must be an integer"), "/page/number"
-    if "['size']" in detail:
+    if "'page[size]'" in detail:
         return ("must be between 1 and 1000" if "imum" in head else "must be an integer"), "/page/size"
     if "'account.person'" in detail:
         return "must be one of `account,account.person`", "/included"
     if "does not match" in head:
         return "is not a sortable field", "/sort"
-    if "Additional properties" in head:
-        return "is not allowed", "/page"
     return head, ""
 
 
@@ -228,7 +229,8 @@ def _arrays_need_brackets(keys: list[str]) -> None:
 
 
 def _as_int(values: list[str]) -> tuple[int, ...]:
-    return tuple(int(v) for v in values if v.strip().lstrip("-").isdigit())
+    """Ids among the values; anything else cannot equal a stored id, so it matches nothing."""
+    return tuple(i for i in map(as_id, values) if i is not None)
 
 
 def _as_time(values: list[str]) -> tuple[datetime, ...]:
@@ -281,14 +283,13 @@ def _order(sort: str | None) -> tuple[tuple[str, bool], ...]:
     return ((_SORT_COLUMNS[column], desc),)
 
 
-def listAccountLogins(token_info: dict[str, Any], page: dict[str, int] | None = None, sort: str | None = None,
-                      count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
+def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_size: int = 1000,
+                      sort: str | None = None, count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
     scopes, user = _scopes(token_info)
     query = request.query_params
     _arrays_need_brackets(list(query.keys()))
     counted = _count(count)
-    number, size = (page or {}).get("number", 1), (page or {}).get("size", 1000)
-    offset = (number - 1) * size
+    offset, size = (page_number - 1) * page_size, page_size
     included = set(query.getlist("included[]"))
     fields = {t: query.getlist(f"fields[{t}][]") for t in (LOGIN, ACCOUNT, PERSON) if f"fields[{t}][]" in query}
     where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
@@ -318,7 +319,8 @@ def listAccountLogins(token_info: dict[str, Any], page: dict[str, int] | None = 
 def _single(resource_id: str, token_info: dict[str, Any], render: Any, load: Any) -> tuple[Any, int, dict[str, str]]:
     scopes, user = _scopes(token_info)
     with current().session() as s:
-        record = load(s, int(resource_id)) if resource_id.isascii() and resource_id.isdigit() else None
+        ident = as_id(resource_id)
+        record = load(s, ident) if ident is not None else None
         owner = record if isinstance(record, Credential) else None
         if record is not None and "read_all" not in scopes:
             own = s.get(Credential, user)

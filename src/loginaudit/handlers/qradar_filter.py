@@ -142,12 +142,13 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 def _coerce(field: str, value: Any) -> Any:
     """A filter literal as the field's type; FilterError when it cannot be one."""
     if field in NUMERIC:
-        if isinstance(value, int | float):
-            return value
         try:
-            return int(str(value))
+            number = value if isinstance(value, int | float) else int(str(value))
         except ValueError:
             raise FilterError(f"{field} needs a number, not {value!r}") from None
+        if not -(2**63) <= number < 2**63:  # a Java long, as QRadar parses it
+            raise FilterError(f"{field} value out of range: {value!r}")
+        return number
     return value if isinstance(value, str) else _number_text(value)
 
 

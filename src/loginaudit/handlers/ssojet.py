@@ -19,7 +19,7 @@ from ..storage import current
 from ..storage.criteria import Cmp, Expr, all_of
 from ..storage.events import EventQuery, list_events
 from ..storage.models import Person, Tenant
-from ..storage.records import credentials_of, find
+from ..storage.records import MAX_ID, credentials_of, find
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,7 +105,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = json.loads(base64.b64decode(cursor, validate=True))
         micros, ident = raw["c"], raw["id"]
-        if not isinstance(micros, int) or not isinstance(ident, int) or isinstance(ident, bool):
+        if not isinstance(micros, int) or not isinstance(ident, int) or isinstance(ident, bool) \
+                or not 0 < ident <= MAX_ID:
             raise ValueError(cursor)
         return EPOCH + timedelta(microseconds=micros), ident
     except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):

@@ -13,6 +13,17 @@ from sqlalchemy.orm import Session
 from . import clock
 from .models import ApiToken, Credential, LoginEvent, Person, Tenant
 
+MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
+
+
+def as_id(text: str) -> int | None:
+    """A client-supplied decimal id, or None when it is not one (or could not be a stored id)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
 
 def _uuid() -> str:
     return str(uuidlib.uuid4())
