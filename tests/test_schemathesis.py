@@ -1,12 +1,13 @@
 """Schemathesis over every mounted spec, in-process, with a fixed seed and bounded examples.
 
-The app runs on its own seeded SQLite store with the credentials named in schemathesis.toml, so
-positive cases reach real data and the ignored-auth check has real secrets to withhold.
+The app runs on its own seeded SQLite store with the credentials below, so positive cases reach
+real data and the ignored-auth check has real secrets to withhold. Per-document settings (which
+statuses a schema-valid request may get, and why) come from each spec's
+`info.x-loginaudit-conformance`, the same source `loginaudit conform` reads.
 """
 
 from __future__ import annotations
 
-import os
 import pathlib
 import tempfile
 from datetime import UTC, datetime
@@ -14,16 +15,17 @@ from typing import Any
 
 import pytest
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, settings
-from schemathesis.config import SchemathesisConfig
 
 from loginaudit import seed as seeding
 from loginaudit.app import create_app
+from loginaudit.conform.config import build as conformance_config
 from loginaudit.registry import CONTROL, VENDORS, spec_dir
 from loginaudit.storage import bind
 from loginaudit.storage.records import create_credential, issue_token
 
-# (vendor, kind, secret, grants): the secrets schemathesis.toml hands to each security scheme.
+# (vendor, kind, secret, grants): credentials issued in the store before the run.
 SECRETS = [
     ("unleash", "admin", "*:*.0123456789abcdef0123456789abcdef0123456789abcdef01234567", ["ADMIN"]),
     ("canvas", "site_admin", "7~schemathesis-canvas-site-admin", ["site_admin", "read_sis", "view_user_logins"]),
@@ -40,11 +42,24 @@ with APP.store.session() as _s:
     _me = create_credential(_s, person_id=1, tenant_id=1, login="schemathesis", role="admin")  # basic auth user
     for _vendor, _kind, _secret, _grants in SECRETS:
         issue_token(_s, vendor=_vendor, kind=_kind, secret=_secret, grants=_grants, credential_id=_me.id)
-with APP.test_client() as _c:  # Ingedata's bearer is a JWT minted by the server: schemathesis.toml reads it
-    _token = _c.post("/api/v3/iam/auth/api/login", json={"key": "PULSE_schemathesis"}).json()["meta"]["token"]
-    _c.put("/_loginaudit/clock", json={"now": datetime.now(UTC).isoformat(), "frozen": True})  # it never expires
-os.environ["LOGINAUDIT_ST_INGEDATA_TOKEN"] = _token
-CONFIG = SchemathesisConfig.from_path(pathlib.Path(__file__).with_name("schemathesis.toml"))
+with APP.test_client() as _c:  # Ingedata's bearer is a JWT the server mints; freeze the clock so it never expires
+    _jwt = _c.post("/api/v3/iam/auth/api/login", json={"key": "PULSE_schemathesis"}).json()["meta"]["token"]
+    _c.put("/_loginaudit/clock", json={"now": datetime.now(UTC).isoformat(), "frozen": True})
+
+# Credentials per document and security scheme; everything else comes from each spec's
+# info.x-loginaudit-conformance, exactly as `loginaudit conform` uses it.
+AUTH: dict[str, dict[str, str]] = {
+    "unleash.yaml": {"apiKey": SECRETS[0][2]},
+    "canvas.yaml": {"bearerAuth": SECRETS[1][2], "accessToken": SECRETS[1][2]},
+    "qradar.yaml": {"secToken": SECRETS[2][2], "basicAuth": f"schemathesis:{SECRETS[3][2]}"},
+    "ssojet.yaml": {"BearerAuth": SECRETS[4][2]},
+    "ssojet-legacy.yaml": {"BearerAuth": SECRETS[4][2]},
+    "ssojet-current.yaml": {"BearerAuth": SECRETS[4][2]},
+    "ingedata.yaml": {"bearerAuth": _jwt, "cookieAuth": _jwt},
+    "control.yaml": {},
+}
+_DOCS = {f: yaml.safe_load((spec_dir() / f).read_text()) for f in AUTH}
+CONFIG = conformance_config(((_DOCS[f], auth) for f, auth in AUTH.items()), seed=42, max_examples=60)
 
 FAST = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 

@@ -1,0 +1,1 @@
+"""Conformance: Schemathesis plus vendor-semantics checks against any server speaking a vendor's API."""
