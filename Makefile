@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck pytest clean
+.PHONY: serve test lint typecheck pytest conform clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+conform: $(STAMP)  ## every vendor's conformance suite against a freshly served emulator (JUnit in reports/)
+	$(BIN)/python -m loginaudit.conform.selfcheck
 
 clean:
 	rm -rf $(VENV) loginaudit.db loginaudit.db-wal loginaudit.db-shm .pytest_cache .mypy_cache .ruff_cache

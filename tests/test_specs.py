@@ -54,29 +54,39 @@ def test_wheel_ships_the_specs(tmp_path: Path) -> None:
     assert "loginaudit/handlers/unleash.py" in names
 
 
-SPECTRAL = "@stoplight/spectral-cli@6.16.3"
+NPM_TOOLS = ("@stoplight/spectral-cli@6.16.3", "openapi-typescript@7.13.0")
 NPM_PREFIX = ROOT / ".cache" / "npm"
 
 
 @pytest.fixture(scope="session")
-def spectral() -> Path:
-    """Spectral from the npm registry, installed once under .cache/ (skipped only where Node is absent).
-
-    Its spectral:oas rules include oas3-valid-media-example: every example validates against its schema."""
+def npm_bin() -> Path:
+    """Spectral and openapi-typescript from the npm registry, installed once under .cache/ (skipped
+    only where Node is absent). Spectral's spectral:oas rules include oas3-valid-media-example:
+    every example validates against its schema."""
     import shutil
 
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js/npm not installed: the Spectral lint gate needs them (apt-get install nodejs npm)")
-    binary = NPM_PREFIX / "node_modules" / ".bin" / "spectral"
-    if not binary.exists():
-        subprocess.run(["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "-s", SPECTRAL],
+        pytest.skip("Node.js/npm not installed: the Spectral and openapi-typescript gates need them")
+    bin_dir = NPM_PREFIX / "node_modules" / ".bin"
+    if not all((bin_dir / tool).exists() for tool in ("spectral", "openapi-typescript")):
+        subprocess.run(["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "-s", *NPM_TOOLS],
                        check=True, capture_output=True)
-    return binary
+    return bin_dir
 
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "openapi").glob("*.yaml")))
-def test_spec_lints_clean_under_spectral(spectral: Path, spec: str) -> None:
-    done = subprocess.run([str(spectral), "lint", "-q", "-r", str(ROOT / ".spectral.yaml"), "--fail-severity", "warn",
-                           str(ROOT / "openapi" / spec)], capture_output=True, text=True)
+def test_spec_lints_clean_under_spectral(npm_bin: Path, spec: str) -> None:
+    done = subprocess.run([str(npm_bin / "spectral"), "lint", "-q", "-r", str(ROOT / ".spectral.yaml"),
+                           "--fail-severity", "warn", str(ROOT / "openapi" / spec)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+
+@pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "openapi").glob("*.yaml")))
+def test_typescript_types_generate(npm_bin: Path, spec: str, tmp_path: Path) -> None:
+    out = tmp_path / "types.d.ts"
+    done = subprocess.run([str(npm_bin / "openapi-typescript"), str(ROOT / "openapi" / spec), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = out.read_text()
+    assert "export interface paths" in text and "export interface components" in text

@@ -74,6 +74,32 @@ def reset(args: argparse.Namespace) -> None:
     print("store emptied")
 
 
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{flag} takes NAME=VALUE, not {item!r}")
+        out[key] = value
+    return out
+
+
+def conform(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .conform.run import conform as run_conform
+    from .conform.run import summary
+    from .registry import by_name
+
+    vendor = by_name(args.vendor)
+    outcomes = run_conform(vendor.name, args.base_url, spec_name=args.spec or vendor.spec_file,
+                           auth=_pairs(args.auth, "--auth"), params=_pairs(args.param, "--param"),
+                           seed_value=args.seed, max_examples=args.max_examples, max_time=args.max_time,
+                           junit_path=Path(args.junit) if args.junit else None)
+    print(summary(outcomes), flush=True)
+    raise SystemExit(1 if any(o.ok is False for o in outcomes) else 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="loginaudit", description=__doc__)
     parser.add_argument("--database-url", help=f"SQLAlchemy URL (default ${URL_ENV} or sqlite:///loginaudit.db)")
@@ -98,6 +124,20 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("reset", help="delete every record")
     p.set_defaults(func=reset)
+
+    p = sub.add_parser("conform", help="check any server against a vendor's spec and semantics")
+    p.add_argument("--vendor", required=True, choices=[v.name for v in VENDORS])
+    p.add_argument("--base-url", required=True, help="the server root, e.g. https://qradar.example.com")
+    p.add_argument("--auth", action="append", default=[], metavar="SCHEME=VALUE",
+                   help="a credential for one security scheme of the spec (basic: user:password); repeatable")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="inputs for the semantics checks, e.g. userid=<uuid> for SSOJet")
+    p.add_argument("--spec", help="another document of the vendor, e.g. ssojet-current.yaml")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--max-examples", type=int, default=25)
+    p.add_argument("--max-time", type=float, default=300.0, help="seconds for the Schemathesis part")
+    p.add_argument("--junit", help="write a JUnit XML report here")
+    p.set_defaults(func=conform)
 
     args = parser.parse_args(argv)
     args.func(args)
