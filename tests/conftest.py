@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from loginaudit.app import create_app
 from loginaudit.storage import Store, bind
-from loginaudit.storage.models import Base
 
 PG_ENV = "LOGINAUDIT_TEST_DATABASE_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
@@ -20,16 +21,30 @@ NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def _apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    sqlite = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    url = sqlite if request.param == "sqlite" else os.environ[PG_ENV]
-    if request.param != "sqlite":  # a shared database may hold tables of an older schema
-        scratch = Store(url)
-        Base.metadata.drop_all(scratch.engine)
-        scratch.dispose()
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", None
+    else:
+        url, drop = _private_schema(os.environ[PG_ENV])
     app = create_app(url, validate_responses=True)
     yield app
-    app.store.reset()
     app.store.dispose()
+    if drop is not None:
+        drop()
+
+
+def _private_schema(url: str) -> tuple[str, Any]:
+    """A PostgreSQL schema of this test session's own, so concurrent runs on one database never meet."""
+    schema = f"loginaudit_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = Store(url).engine
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}", drop
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -90,3 +91,27 @@ def test_typescript_types_generate(npm_bin: Path, spec: str, tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     text = out.read_text()
     assert "export interface paths" in text and "export interface components" in text
+
+
+@pytest.mark.parametrize("vendor", ALL, ids=lambda v: v.name)
+def test_every_success_response_has_an_example(vendor: Vendor) -> None:
+    """Media-level `example`/`examples`, or an `example` on the (referenced) schema; Spectral validates them."""
+    components = vendor.spec.get("components", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            kind, name = node["$ref"].split("/")[-2:]
+            node = components[kind][name]
+        return node
+
+    for path, item in vendor.spec["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            for code, response in op["responses"].items():
+                for media, content in (resolve(response).get("content") or {}).items():
+                    if code.startswith("2"):
+                        schema = resolve(content.get("schema", {}))
+                        has = "example" in content or "examples" in content or "example" in schema or (
+                            schema.get("type") == "array" and "example" in resolve(schema.get("items", {})))
+                        assert has, f"{method.upper()} {path} {code} {media} has no example"
