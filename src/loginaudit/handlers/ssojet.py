@@ -16,7 +16,7 @@ from user_agents import parse as parse_user_agent
 
 from ..errors import VendorError, first_line, respond
 from ..storage import current
-from ..storage.criteria import Cmp, Expr, all_of
+from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import EventQuery, list_events
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find
@@ -68,7 +68,8 @@ def _agent(user_agent: str) -> tuple[str, str, str]:
     ua = parse_user_agent(user_agent)
     device = ("Bot" if ua.is_bot else "Tablet" if ua.is_tablet else "Mobile" if ua.is_mobile
               else "Desktop" if ua.is_pc else "")
-    return tuple("" if v == "Other" else v for v in (ua.browser.family, ua.os.family, device))  # type: ignore[return-value]
+    browser, os_name = (("" if v == "Other" else str(v)) for v in (ua.browser.family, ua.os.family))
+    return browser, os_name, device
 
 
 def _legacy_time(at: datetime) -> str:
@@ -88,12 +89,12 @@ def _user(s: Session, userid: str, principal: Principal) -> Person:
     if person is None or not person.active or not any(
             c.tenant_id == principal.tenant_id for c in credentials_of(s, person.id)):
         raise _fail(404, "The requested resource could not be found.")
-    return person  # type: ignore[no-any-return]
+    return person
 
 
 def _logins_of(person: Person, tenant_id: int | None) -> Expr:
-    return all_of(Cmp("person_id", "=", person.id), Cmp("tenant_id", "=", tenant_id),
-                  Cmp("event_type", "=", "login"), Cmp("successful", "=", True))  # type: ignore[return-value]
+    return And((Cmp("person_id", "=", person.id), Cmp("tenant_id", "=", tenant_id),
+                Cmp("event_type", "=", "login"), Cmp("successful", "=", True)))
 
 
 def _encode_cursor(at: datetime, ident: int) -> str:

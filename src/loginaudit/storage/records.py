@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid as uuidlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from . import clock
-from .models import ApiToken, Credential, LoginEvent, Person, Tenant
+from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
 MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
 
@@ -33,7 +33,10 @@ class NotFound(LookupError):
     """A referenced record does not exist."""
 
 
-def _get(session: Session, model: type[Any], ident: int) -> Any:
+M = TypeVar("M", bound=Base)
+
+
+def _get(session: Session, model: type[M], ident: int) -> M:
     row = session.get(model, ident)
     if row is None:
         noun = "person" if model is Person else model.__tablename__[:-1]
@@ -144,15 +147,15 @@ def tokens(session: Session, vendor: str | None = None) -> list[ApiToken]:
 
 
 def get_tenant(session: Session, ident: int) -> Tenant:
-    return _get(session, Tenant, ident)  # type: ignore[no-any-return]
+    return _get(session, Tenant, ident)
 
 
 def get_person(session: Session, ident: int) -> Person:
-    return _get(session, Person, ident)  # type: ignore[no-any-return]
+    return _get(session, Person, ident)
 
 
 def get_credential(session: Session, ident: int) -> Credential:
-    return _get(session, Credential, ident)  # type: ignore[no-any-return]
+    return _get(session, Credential, ident)
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -162,10 +165,10 @@ def counts(session: Session) -> dict[str, int]:
             for m in (Tenant, Person, Credential, LoginEvent, ApiToken)}
 
 
-def find(session: Session, model: type[Any], **where: Any) -> Any:
+def find(session: Session, model: type[M], **where: Any) -> M | None:
     """The first row of `model` whose columns equal `where`, or None (lookups by sis id, login...)."""
-    stmt = select(model).filter_by(**where).order_by(model.id).limit(1)
-    return session.scalar(stmt)
+    stmt = select(model).filter_by(**where).order_by(model.id).limit(1)  # type: ignore[attr-defined]
+    return session.scalars(stmt).first()
 
 
 def credentials_of(session: Session, person_id: int, active_only: bool = True) -> list[Credential]:
