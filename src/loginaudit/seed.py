@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from faker import Faker
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from .storage.records import counts, create_credential, create_person, create_te
 
 WINDOW = timedelta(days=30)
 BATCH = 20_000
+events_table = cast(Table, LoginEvent.__table__)
 PLACES = (  # (country, city, timezone): plausible geography for users and attackers
     ("United States", "Denver", "America/Denver"), ("United States", "Chicago", "America/Chicago"),
     ("United States", "San Francisco", "America/Los_Angeles"), ("Canada", "Toronto", "America/Toronto"),
@@ -202,7 +203,7 @@ def _flush(store: Store, batch: list[dict[str, Any]], progress: Callable[[int], 
     with store.session() as s:
         # Core insert on the table: one executemany per batch (the ORM bulk path leaves out None
         # values, so rows with different NULL patterns would split into tiny batches).
-        s.execute(insert(LoginEvent.__table__), batch)
+        s.execute(insert(events_table), batch)
     if progress:
         progress(len(batch))
     batch.clear()
