@@ -20,6 +20,7 @@ from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import EventQuery, list_events
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find
+from ..timefmt import iso_ms_z
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -72,10 +73,6 @@ def _agent(user_agent: str) -> tuple[str, str, str]:
     return browser, os_name, device
 
 
-def _legacy_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
 def _go_time(at: datetime) -> str:
     """Go's RFC3339Nano at millisecond precision: the fraction only when non-zero, zeros trimmed."""
     base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -125,7 +122,7 @@ def _legacy(s: Session, person: Person, principal: Principal, client_id: str | N
         name, os_name, device = _agent(ev.user_agent or "")
         logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or "",
                      "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
-                     "CreatedAt": _legacy_time(ev.occurred_at)})
+                     "CreatedAt": iso_ms_z(ev.occurred_at)})
     return {"login_logs": logs}
 
 

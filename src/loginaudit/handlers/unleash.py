@@ -17,6 +17,7 @@ from ..storage import clock, current
 from ..storage.criteria import Cmp, all_of
 from ..storage.events import EventQuery, list_events
 from ..storage.models import LoginEvent
+from ..timefmt import iso_ms_z
 from ..tokens import TokenKind, hex_secret, resolve
 
 RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
@@ -92,7 +93,7 @@ def _event(ev: LoginEvent) -> dict[str, Any]:
         "id": ev.id,
         "username": ev.username,
         "auth_type": AUTH_TYPES.get(ev.auth_method, ev.auth_method),
-        "created_at": ev.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ev.occurred_at.microsecond // 1000:03d}Z",
+        "created_at": iso_ms_z(ev.occurred_at),
         "successful": ev.successful,
         "ip": ev.ip,
         "failure_reason": None if ev.successful else ev.failure_reason,

@@ -1,0 +1,11 @@
+"""Wire formats for instants that more than one vendor uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso_ms_z(at: datetime) -> str:
+    """UTC with exactly three fractional digits and `Z`, as JavaScript's Date.toISOString() writes it."""
+    utc = at.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
