@@ -63,13 +63,12 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         if status >= 500:
             log.error("%s on %s %s: %s", status, request.method, request.url.path, detail or title)
         text = detail or title or "error"
-        headers = dict(headers or {})
+        out = dict(headers or {})
         if status == 405:
-            headers["Allow"] = ", ".join(allowed_for(request.url.path))
+            out["Allow"] = ", ".join(allowed_for(request.url.path))
         if renderer is None:
-            return problem(status=status, title=title or "Error", detail=first_line(text, "error"),
-                           headers=dict(headers or {}))
-        return renderer(status, text, dict(headers or {}), request.url.path)
+            return problem(status=status, title=title or "Error", detail=first_line(text, "error"), headers=out)
+        return renderer(status, text, out, request.url.path)
 
     def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         if isinstance(exc, VendorError):
