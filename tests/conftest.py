@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from loginaudit.app import create_app
+from loginaudit.pytest_plugin import ServerThread
 from loginaudit.storage import Store, bind
 
 PG_ENV = "LOGINAUDIT_TEST_DATABASE_URL"
@@ -110,23 +111,5 @@ def at(hours_ago: float) -> str:
 @pytest.fixture
 def live_url(app: Any, client: Any) -> Iterator[str]:
     """The same app served over real HTTP on a free loopback port (for real vendor clients)."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with ServerThread(app) as server:
+        yield server.url

@@ -14,6 +14,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
 from . import errors, landing, wire
+from .mocking.middleware import MockBehaviours
 from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
 from .storage import Store, bind
 from .uri import SafeURIParser
@@ -59,6 +60,8 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
         )
     errors.install(app, _renderer_for, allowed_methods)
     app.add_middleware(wire.JsonContentType, MiddlewarePosition.BEFORE_EXCEPTION, json_type_for=_json_type_for)
+    # inside the Content-Type rewrite, so faults and Prefer answers leave with the vendor's exact type
+    app.add_middleware(MockBehaviours, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     landing.install(app)
     app.store = store
     return app

@@ -1,4 +1,4 @@
-"""`loginaudit serve | seed | reset`: the command line."""
+"""`loginaudit serve | load | seed | reset | conform`: the command line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import argparse
 import os
 import warnings
 from datetime import datetime
+from typing import Any
 
+from .mocking.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from .mocking.journal import SIZE_ENV as JOURNAL_SIZE_ENV
 from .registry import VENDORS
 from .storage import Store
 from .storage.db import URL_ENV
@@ -52,12 +55,50 @@ def serve(args: argparse.Namespace) -> None:
     store = _store(args.database_url)
     with store.session() as s:
         empty = counts(s)["login_events"] == 0
-    if empty and args.demo_events:
+    if args.scenario:
+        _load_scenario(store, args.scenario)
+    elif empty and args.demo_events:
         _seed(store, args.demo_events, args.seed, None)
+    if args.mock_config:
+        _mock_config(store, args.mock_config)
+    if args.journal_size is not None:
+        os.environ[JOURNAL_SIZE_ENV] = str(args.journal_size)  # read by every worker's journal
     print(_banner(store, args.host, args.port), flush=True)
     store.dispose()
     uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level, access_log=args.access_log)
+
+
+def _load_scenario(store: Store, name_or_path: str) -> dict[str, Any]:
+    from . import scenario
+
+    try:
+        return scenario.load(store, scenario.read(name_or_path)).as_json()
+    except (scenario.ScenarioError, LookupError) as exc:
+        raise SystemExit(f"scenario {name_or_path}: {exc}") from None
+
+
+def _mock_config(store: Store, path: str) -> None:
+    import yaml
+
+    from .mocking import rules
+    from .storage import bind
+
+    bind(store)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            rules.apply_config(yaml.safe_load(fh))
+    except (OSError, yaml.YAMLError, rules.RuleError, TypeError) as exc:
+        raise SystemExit(f"mock config {path}: {exc}") from None
+
+
+def load(args: argparse.Namespace) -> None:
+    import json
+
+    store = _store(args.database_url)
+    if args.reset:
+        store.reset()
+    print(json.dumps(_load_scenario(store, args.scenario), indent=2))
 
 
 def seed(args: argparse.Namespace) -> None:
@@ -113,7 +154,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-level", default="info")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--scenario", help="load this scenario (shipped name or YAML path) instead of demo data")
+    p.add_argument("--mock-config", help="YAML with `faults` and `rate_limits` rules to start with")
+    p.add_argument("--journal-size", type=int,
+                   help=f"requests the journal keeps (default {DEFAULT_JOURNAL_SIZE}; 0: off)")
     p.set_defaults(func=serve)
+
+    p = sub.add_parser("load", help="load a scenario (a shipped name or a YAML file) into the store")
+    p.add_argument("scenario")
+    p.add_argument("--reset", action="store_true", help="empty the store first")
+    p.set_defaults(func=load)
 
     p = sub.add_parser("seed", help="add deterministic demo data")
     p.add_argument("--events", type=int, default=DEMO_EVENTS)

@@ -65,6 +65,39 @@ class Vendor:
         return tuple(out)
 
     @cached_property
+    def operations(self) -> tuple[tuple[re.Pattern[str], str, str], ...]:
+        """(full-path regex, METHOD, operationId) for every operation of the spec."""
+        by_pattern = {template: pattern for (pattern, _), template in zip(self.routes, self.spec["paths"], strict=True)}
+        return tuple((by_pattern[template], method.upper(), str(op["operationId"]))
+                     for template, item in self.spec["paths"].items()
+                     for method, op in item.items() if method in _METHODS)
+
+    def operation_for(self, method: str, path: str) -> str | None:
+        """The operationId routed for `method` on `path` (HEAD is GET's), or None."""
+        method = "GET" if method == "HEAD" else method
+        for pattern, op_method, op_id in self.operations:
+            if op_method == method and pattern.match(path):
+                return op_id
+        return None
+
+    def operation(self, op_id: str) -> dict[str, Any] | None:
+        """The spec's operation object for `op_id`."""
+        for item in self.spec["paths"].values():
+            for method, op in item.items():
+                if method in _METHODS and op.get("operationId") == op_id:
+                    return op  # type: ignore[no-any-return]
+        return None
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Follow a local `$ref` (e.g. a shared response in components)."""
+        while "$ref" in node:
+            target: Any = self.spec
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    @cached_property
     def module(self) -> ModuleType:
         return importlib.import_module(self.module_name)
 

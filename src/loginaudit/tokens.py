@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
+from .registry import by_name
 from .storage import clock, current
-from .storage.records import find_token
+from .storage.models import ApiToken
+from .storage.records import find_token, issue_token
 
 
 def hex_secret(rng: random.Random | None, nbytes: int) -> str:
@@ -63,3 +67,24 @@ def resolve(vendor: str, secret: str) -> tuple[Status, Principal | None, datetim
             credential_id=cred.id if cred else None, person_id=cred.person_id if cred else None,
             tenant_id=cred.tenant_id if cred else None, login=cred.login if cred else None,
         ), None
+
+
+class TokenRequestError(ValueError):
+    """A token asked for that the vendor does not have (unknown vendor or kind, missing credential)."""
+
+
+def issue(session: Session, vendor: str, kind: str, *, credential_id: int | None = None, secret: str | None = None,
+          grants: list[str] | None = None, label: str | None = None, expires_at: datetime | None = None) -> ApiToken:
+    """Mint (or take) a secret in the vendor's format and store it; the control plane and scenarios use this."""
+    try:
+        module = by_name(vendor).module
+    except KeyError:
+        raise TokenRequestError(f"unknown vendor {vendor!r}") from None
+    token_kind: TokenKind | None = module.TOKEN_KINDS.get(kind)
+    if token_kind is None:
+        raise TokenRequestError(f"unknown token kind {kind!r} for {vendor}; one of {sorted(module.TOKEN_KINDS)}")
+    if token_kind.needs_credential and credential_id is None:
+        raise TokenRequestError(f"a {vendor} {kind} token needs a credential_id")
+    return issue_token(session, vendor=vendor, kind=kind, secret=secret or token_kind.mint(None),
+                       grants=list(token_kind.grants) if grants is None else list(grants),
+                       credential_id=credential_id, label=label, expires_at=expires_at)

@@ -61,6 +61,12 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
     return respond(status, {"errors": [{"message": detail}]}, headers, JSON_TYPE)
 
 
+def render_throttled(decision: Any, path: str) -> ConnexionResponse:
+    """Canvas's RequestThrottle: 403 in plain text with the bucket's remainder, not a 429."""
+    return respond(403, "403 Forbidden (Rate Limit Exceeded)\n", {"X-Rate-Limit-Remaining": "0.0"},
+                   "text/plain; charset=utf-8")
+
+
 def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     status, principal, expired_at = resolve("canvas", token)
     if status == "expired" and expired_at is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,13 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 from sqlalchemy.exc import IntegrityError
 
+from .. import scenario
 from .. import seed as seeding
 from ..errors import first_line
+from ..mocking import rules as mock_rules
+from ..mocking.journal import JOURNAL
+from ..mocking.middleware import reseed
+from ..mocking.ratelimit import LIMITER
 from ..registry import VENDORS, by_name
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp
@@ -27,10 +33,9 @@ from ..storage.records import (
     get_person,
     get_tenant,
     ingest_events,
-    issue_token,
     tokens,
 )
-from ..tokens import TokenKind
+from ..tokens import TokenKind, TokenRequestError, issue
 
 Reply = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -98,6 +103,7 @@ def health() -> Reply:
 
 def reset() -> Reply:
     current().reset()
+    forget_mock_state()
     return "", 204
 
 
@@ -237,24 +243,13 @@ def resetClock() -> Reply:
 
 def issueToken(body: dict[str, Any]) -> Reply:
     try:
-        vendor = by_name(body["vendor"])
-    except KeyError:
-        return _problem(422, f"unknown vendor {body['vendor']!r}")
-    kind: TokenKind | None = vendor.module.TOKEN_KINDS.get(body["kind"])
-    if kind is None:
-        return _problem(422, f"unknown token kind {body['kind']!r} for {vendor.name}; "
-                             f"one of {sorted(vendor.module.TOKEN_KINDS)}")
-    if kind.needs_credential and body.get("credential_id") is None:
-        return _problem(422, f"a {vendor.name} {body['kind']} token needs a credential_id")
-    try:
         with current().session() as s:
-            token = issue_token(
-                s, vendor=vendor.name, kind=body["kind"], secret=body.get("secret") or kind.mint(None),
-                grants=list(body["grants"]) if "grants" in body else list(kind.grants),
-                credential_id=body.get("credential_id"), label=body.get("label"),
-                expires_at=_when(body.get("expires_at")),
-            )
+            token = issue(s, body["vendor"], body["kind"], credential_id=body.get("credential_id"),
+                          secret=body.get("secret"), grants=body.get("grants"), label=body.get("label"),
+                          expires_at=_when(body.get("expires_at")))
             return _token(token), 201, JSON
+    except TokenRequestError as exc:
+        return _problem(422, str(exc))
     except NotFound as exc:
         return _problem(404, str(exc))
     except IntegrityError:
@@ -264,3 +259,91 @@ def issueToken(body: dict[str, Any]) -> Reply:
 def listTokens(vendor: str | None = None) -> Reply:
     with current().session() as s:
         return [_token(t) for t in tokens(s, vendor)], 200, JSON
+
+
+# ---- mock-server behaviours: faults, rate limits, the request journal --------------------------------
+
+def getFaults() -> Reply:
+    rules_now, seed_now = mock_rules.faults()
+    return {"rules": [asdict(r) for r in rules_now], "seed": seed_now}, 200, JSON
+
+
+def setFaults(body: dict[str, Any]) -> Reply:
+    try:
+        parsed = mock_rules.parse_faults(body["rules"])
+    except mock_rules.RuleError as exc:
+        return _problem(422, str(exc))
+    mock_rules.set_faults(parsed, body.get("seed"))
+    reseed(body.get("seed"))
+    return getFaults()
+
+
+def clearFaults() -> Reply:
+    mock_rules.set_faults([])
+    return "", 204
+
+
+def getRateLimits() -> Reply:
+    return {"rules": [asdict(r) for r in mock_rules.limits()]}, 200, JSON
+
+
+def setRateLimits(body: dict[str, Any]) -> Reply:
+    try:
+        parsed = mock_rules.parse_limits(body["rules"])
+    except mock_rules.RuleError as exc:
+        return _problem(422, str(exc))
+    mock_rules.set_limits(parsed)
+    LIMITER.clear()
+    return getRateLimits()
+
+
+def clearRateLimits() -> Reply:
+    mock_rules.set_limits([])
+    LIMITER.clear()
+    return "", 204
+
+
+def getJournal(vendor: str | None = None, limit: int | None = None) -> Reply:
+    return {"size": JOURNAL.size, "entries": [e.as_json() for e in JOURNAL.entries(vendor, limit)]}, 200, JSON
+
+
+def setJournal(body: dict[str, Any]) -> Reply:
+    JOURNAL.resize(body["size"])
+    return getJournal()
+
+
+def clearJournal() -> Reply:
+    JOURNAL.clear()
+    return "", 204
+
+
+def forget_mock_state() -> None:
+    """What a store reset also clears in this process: cached rules, rate-limit counts, the journal."""
+    mock_rules.forget()
+    LIMITER.clear()
+    JOURNAL.clear()
+    reseed(None)
+
+
+# ---- scenarios -----------------------------------------------------------------------------------------
+
+def listScenarios() -> Reply:
+    return scenario.builtin_names(), 200, JSON
+
+
+def loadScenario(body: Any) -> Reply:
+    try:
+        doc: Any = scenario.parse(body) if isinstance(body, bytes | str) else body
+        if isinstance(doc, dict) and "name" in doc:
+            if set(doc) != {"name"}:
+                return _problem(422, "`name` loads a shipped scenario and takes no other section")
+            if doc["name"] not in scenario.builtin_names():
+                return _problem(404, f"no shipped scenario {doc['name']!r}; there are {scenario.builtin_names()}")
+            doc = scenario.read(doc["name"])
+        return scenario.load(current(), doc).as_json(), 201, JSON
+    except scenario.ScenarioError as exc:
+        return _problem(422, str(exc))
+    except NotFound as exc:
+        return _problem(404, str(exc))
+    except IntegrityError as exc:
+        return _problem(422, f"conflicts with a stored record: {first_line(str(exc.orig), 'integrity error')}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -61,8 +62,15 @@ def _uuid_like(rng: Any) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _body(status: int, code: int, message: str, description: str = "") -> dict[str, Any]:
-    return {"http_response": {"code": status, "message": HTTP_MESSAGES.get(status, "")}, "code": code,
+    return {"http_response": {"code": status, "message": HTTP_MESSAGES.get(status, _phrase(status))}, "code": code,
             "description": description, "details": {}, "message": message}
 
 
@@ -77,7 +85,7 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
     if status == 400:  # Connexion's parameter validation: QRadar's "request parameter is not valid"
         return respond(422, _body(422, 1005, detail, "A request parameter is not valid."), headers)
     if status >= 500:
-        return respond(500, _body(500, 1020, "Unexpected internal server error",
+        return respond(status, _body(status, 1020, "Unexpected internal server error",
                                   "An error occurred while retiriving login attempts."), headers)
     return respond(status, _body(status, status, detail), headers)
 

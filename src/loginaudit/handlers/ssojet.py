@@ -52,7 +52,7 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
     if status in (404, 405):  # gin answers an unrouted method with 404 by default
         return respond(404, _body(404, "The requested resource could not be found."), headers)
     if status >= 500:
-        return respond(500, _body(500, "An internal server error occurred."), headers)
+        return respond(status, _body(status, "An internal server error occurred."), headers)
     return respond(status, _body(status, detail), headers)
 
 

@@ -67,6 +67,13 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
     return respond(status, body, headers, JSON_TYPE)
 
 
+def render_throttled(decision: Any, path: str) -> ConnexionResponse:
+    """express-rate-limit as Unleash configures it: 429, its default text, draft-6 `RateLimit-*` headers."""
+    headers = {"RateLimit-Limit": str(decision.limit), "RateLimit-Remaining": "0",
+               "RateLimit-Reset": str(decision.retry_after), "Retry-After": str(decision.retry_after)}
+    return respond(429, "Too many requests, please try again later.", headers, "text/html; charset=utf-8")
+
+
 def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     """Admin API tokens and ADMIN personal access tokens pass; `Bearer ` is stripped as on /api."""
     secret = token.removeprefix("Bearer ").strip()

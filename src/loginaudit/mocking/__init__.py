@@ -1,0 +1,1 @@
+"""Mock-server behaviours around the vendor APIs: faults, rate limits, `Prefer`, the request journal."""
