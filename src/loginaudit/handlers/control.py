@@ -11,7 +11,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 from sqlalchemy.exc import IntegrityError
 
-from .. import scenario
+from .. import mocking, scenario
 from .. import seed as seeding
 from ..errors import first_line
 from ..mocking import rules as mock_rules
@@ -103,7 +103,7 @@ def health() -> Reply:
 
 def reset() -> Reply:
     current().reset()
-    forget_mock_state()
+    mocking.forget()
     return "", 204
 
 
@@ -315,14 +315,6 @@ def setJournal(body: dict[str, Any]) -> Reply:
 def clearJournal() -> Reply:
     JOURNAL.clear()
     return "", 204
-
-
-def forget_mock_state() -> None:
-    """What a store reset also clears in this process: cached rules, rate-limit counts, the journal."""
-    mock_rules.forget()
-    LIMITER.clear()
-    JOURNAL.clear()
-    reseed(None)
 
 
 # ---- scenarios -----------------------------------------------------------------------------------------

@@ -22,8 +22,11 @@ Message = dict[str, Any]
 DOC_SUFFIXES = ("/openapi.json", "/openapi.yaml", "/swagger.json")
 
 
-class DroppedConnection(Exception):
-    """Raised after the response head is sent: the server closes the connection without a body."""
+class DroppedConnection(BaseException):
+    """Raised after the response head is sent: the server closes the connection without a body.
+
+    A BaseException so Starlette's ServerErrorMiddleware (which catches Exception) lets it through to
+    the server untouched, as an abort rather than an application error."""
 
 
 class _QuietDrops(logging.Filter):
