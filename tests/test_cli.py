@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from loginaudit.cli import main
@@ -38,31 +41,63 @@ def test_seed_command_is_deterministic(tmp_path: Path, capsys: object) -> None:
     assert max(r[1] for r in a).isoformat() < ANCHOR  # type: ignore[attr-defined]
 
 
-def test_serve_prints_credentials_that_work(tmp_path: Path) -> None:
+@contextmanager
+def _serving(tmp_path: Path, *args: str, database_url: str | None = None) -> Iterator[tuple[str, str]]:
+    """`loginaudit serve ARGS` on a free port: (base URL, the banner it printed), once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "LOGINAUDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "loginaudit", "serve", "--port", str(port), "--demo-events", "300",
-                             "--no-access-log"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    env = {**os.environ, "LOGINAUDIT_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'serve.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "loginaudit", "serve", "--port", str(port), "--no-access-log",
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
     try:
         banner = ""
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
         while "/api/v1/users" not in banner and time.monotonic() < deadline:  # SSOJet, the last vendor listed
             banner += proc.stdout.readline()
-        found = re.search(r"^\s+admin\s+(\*:\*\.[0-9a-f]{56})$", banner, re.M)
-        assert found, banner
-        token = found.group(1)
-        for _ in range(100):
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/admin/logins", headers={"Authorization": token})
+                httpx.get(f"{base}/_loginaudit/health")
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        assert r.status_code == 200
-        assert len(r.json()["events"]) > 0
-        assert f"http://127.0.0.1:{port}/api/v1/audit/authentication" in banner
+        yield base, banner
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_prints_credentials_that_work(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--demo-events", "300") as (base, banner):
+        found = re.search(r"^\s+admin\s+(\*:\*\.[0-9a-f]{56})$", banner, re.M)
+        assert found, banner
+        r = httpx.get(f"{base}/api/admin/logins", headers={"Authorization": found.group(1)})
+        assert r.status_code == 200
+        assert len(r.json()["events"]) > 0
+        assert f"{base}/api/v1/audit/authentication" in banner
+
+
+def test_serve_starts_with_a_scenario_mock_rules_and_a_journal_size(tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("rate_limits: [{vendor: unleash, requests: 1, window_seconds: 600}]\n"
+                      "faults: {rules: [{vendor: ssojet, error_rate: 1, error_status: 503}]}\n")
+    with _serving(tmp_path, "--scenario", "account-takeover", "--mock-config", str(config),
+                  "--journal-size", "1") as (base, banner):
+        token = re.search(r"^\s+admin\s+(\*:\*\.[0-9a-f]{56})$", banner, re.M)
+        assert token, banner
+        statuses = [httpx.get(f"{base}/api/admin/logins", headers={"Authorization": token.group(1)}).status_code
+                    for _ in range(2)]
+        assert statuses == [200, 429]
+        assert httpx.get(f"{base}/api/v1/users/x/loginlogs").status_code == 503
+        journal = httpx.get(f"{base}/_loginaudit/journal").json()
+        assert journal["size"] == 1 and [e["vendor"] for e in journal["entries"]] == ["ssojet"]
+        assert httpx.get(f"{base}/_loginaudit/health").json()["counts"]["login_events"] == 28  # no demo data
+
+
+def test_a_bad_mock_config_stops_serve_with_a_message(tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("faults: [{vendor: zoom}]\n")
+    with pytest.raises(SystemExit, match="unknown vendor 'zoom'"):
+        main(["--database-url", f"sqlite:///{tmp_path / 'x.db'}", "serve", "--mock-config", str(config)])

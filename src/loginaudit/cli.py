@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .mocking.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from .mocking.journal import JOURNAL
 from .mocking.journal import SIZE_ENV as JOURNAL_SIZE_ENV
 from .registry import VENDORS
 from .storage import Store
@@ -62,7 +63,8 @@ def serve(args: argparse.Namespace) -> None:
     if args.mock_config:
         _mock_config(store, args.mock_config)
     if args.journal_size is not None:
-        os.environ[JOURNAL_SIZE_ENV] = str(args.journal_size)  # read by every worker's journal
+        os.environ[JOURNAL_SIZE_ENV] = str(args.journal_size)  # for worker processes
+        JOURNAL.resize(args.journal_size)  # this process's journal exists already
     print(_banner(store, args.host, args.port), flush=True)
     store.dispose()
     uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
