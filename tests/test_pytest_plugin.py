@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ("pytester",)
 
 USER_TESTS = '''
 import httpx
+import re
+from pathlib import Path
+
 import pytest
 
 
@@ -81,3 +87,12 @@ def test_the_scenario_fixture_needs_a_scenario(pytester: pytest.Pytester) -> Non
     pytester.makepyfile(test_user="def test_x(loginaudit_scenario):\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*loginaudit_scenario needs @pytest.mark.loginaudit_scenario*"])
+
+
+def test_the_readme_integration_test_runs(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(# test_connector\.py.*?)```", readme, re.S)
+    assert block, "the README's integration-test example"
+    pytester.makepyfile(test_connector=block.group(1))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
