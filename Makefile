@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck pytest conform clean
+.PHONY: serve test lint typecheck pytest conform bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ serve: $(STAMP)  ## every vendor API on http://127.0.0.1:$(PORT), SQLite store w
 test: lint typecheck pytest  ## the whole suite (PostgreSQL too when LOGINAUDIT_TEST_DATABASE_URL is set)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -29,6 +29,9 @@ pytest: $(STAMP)
 
 conform: $(STAMP)  ## every vendor's conformance suite against a freshly served emulator (JUnit in reports/)
 	$(BIN)/python -m loginaudit.conform.selfcheck
+
+bench: $(STAMP)  ## req/s, p50/p99, RSS per vendor endpoint on 1M events, vs Prism; LOGINAUDIT_BENCH_PG_URL adds 1 vs 2 workers
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) loginaudit.db loginaudit.db-wal loginaudit.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -100,3 +100,18 @@ def test_reset_restarts_ids_on_every_backend(store: Store) -> None:
         with store.session() as s:
             assert create_tenant(s, name="t").id == 1
         store.reset()
+
+
+def test_remembered_counts_follow_ingests_and_resets(store: Store, ids: list[int]) -> None:
+    where = Cmp("successful", "=", False)
+    with store.session() as s:
+        before = count_events(s, where)
+        assert count_events(s, where) == before == 7
+        ingest_events(s, [{"username": "x", "occurred_at": T0, "successful": False}])
+    with store.session() as s:
+        assert count_events(s, where) == 8
+    store.reset()  # same number of rows again, ids restarting at 1: the count must not be the old one
+    with store.session() as s:
+        ingest_events(s, [{"username": f"u{i}", "occurred_at": T0, "successful": True} for i in range(21)])
+    with store.session() as s:
+        assert count_events(s, where) == 0

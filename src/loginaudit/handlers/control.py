@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
@@ -98,7 +99,8 @@ def _token(t: ApiToken) -> dict[str, Any]:
 def health() -> Reply:
     store = current()
     with store.session() as s:
-        return {"status": "ok", "database": store.engine.dialect.name, "counts": counts(s)}, 200, JSON
+        return {"status": "ok", "database": store.engine.dialect.name, "worker": os.getpid(),
+                "counts": counts(s)}, 200, JSON
 
 
 def reset() -> Reply:
@@ -213,7 +215,7 @@ def ingestEvents(body: dict[str, Any]) -> Reply:
 def listEvents(limit: int = 100, offset: int = 0, credential_id: int | None = None) -> Reply:
     where = Cmp("credential_id", "=", credential_id) if credential_id is not None else None
     with current().session() as s:
-        rows = list_events(s, EventQuery(where=where, offset=offset, limit=limit))
+        rows = list_events(s, EventQuery(where=where, offset=offset, limit=limit, with_credential=False))
         return {"events": [_event(e) for e in rows]}, 200, JSON
 
 

@@ -212,7 +212,8 @@ def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
             return [], 200, {"Content-Type": "application/json", "Content-Range": f"items */{total}"}
         start, end = span if span is not None else (0, max(total - 1, 0))
         end = min(end, total - 1)  # also keeps huge Range ends out of SQL
-        rows = list_events(s, EventQuery(where=where, order=order, offset=start, limit=end - start + 1))
+        rows = list_events(s, EventQuery(where=where, order=order, offset=start, limit=end - start + 1,
+                                            with_credential=False))
         body = [_attempt(ev, chosen) for ev in rows]
     out = {"Content-Type": "application/json"}
     if body:

@@ -118,7 +118,7 @@ def _legacy(s: Session, person: Person, principal: Principal, client_id: str | N
     if tenant is None or tenant.client_id != client_id:
         raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
     logs = []
-    for ev in list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id))):
+    for ev in list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), with_credential=False)):
         name, os_name, device = _agent(ev.user_agent or "")
         logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or "",
                      "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
@@ -128,7 +128,8 @@ def _legacy(s: Session, person: Person, principal: Principal, client_id: str | N
 
 def _current(s: Session, person: Person, principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
     after = _decode_cursor(cursor) if cursor else None
-    rows = list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after))
+    rows = list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after,
+                                       with_credential=False))
     page = rows[:limit]
     entries = []
     for ev in page:

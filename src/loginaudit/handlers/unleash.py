@@ -128,7 +128,7 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
     with current().session() as s:
         since = clock.now(s) - RETENTION
         where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since))
-        rows = [_event(ev) for ev in list_events(s, EventQuery(where=where))]
+        rows = [_event(ev) for ev in list_events(s, EventQuery(where=where, with_credential=False))]
     if _wants_csv(request.headers.get("accept", "")):
         if not rows:
             return "", 204, {"Content-Type": CSV_TYPE}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, delete, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
+from .settings import new_epoch
 
 DEFAULT_URL = "sqlite:///loginaudit.db"
 URL_ENV = "LOGINAUDIT_DATABASE_URL"
@@ -64,12 +65,14 @@ class Store:
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             with self.session() as s:
                 s.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                new_epoch(s)
             return
         with self.session() as s:  # SQLite reuses max(rowid)+1: an emptied table starts at 1
             for model in (LoginEvent, ApiToken, Credential, Person, Setting):
                 s.execute(delete(model))
             s.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
             s.execute(delete(Tenant))
+            new_epoch(s)
 
     def dispose(self) -> None:
         self.engine.dispose()

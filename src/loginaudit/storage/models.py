@@ -113,8 +113,12 @@ class Credential(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    person: Mapped[Person] = relationship(lazy="joined", innerjoin=True)
-    tenant: Mapped[Tenant] = relationship(lazy="joined", innerjoin=True)
+    # Outer, not inner: behind another joined load (token -> credential -> person) an inner join is
+    # rendered nested, `LEFT JOIN (credentials JOIN people JOIN tenants)`, which SQLite materialises
+    # by scanning every credential on each query (9 ms per token lookup, 26 ms per 50 events on 5k
+    # people); chained LEFT JOINs use the primary keys (0.08 ms, 0.5 ms). The keys are NOT NULL anyway.
+    person: Mapped[Person] = relationship(lazy="joined")
+    tenant: Mapped[Tenant] = relationship(lazy="joined")
 
 
 class LoginEvent(Base):
@@ -147,7 +151,9 @@ class LoginEvent(Base):
     credential: Mapped[Credential | None] = relationship()
 
     __table_args__ = (
-        Index("ix_events_time_id", "occurred_at", "id"),
+        # Covers the every-vendor visibility filter (logins of known credentials) too, so a deep offset
+        # page (QRadar's Range) skips its rows in the index: items=500000-500049 costs 42 ms, not 1.2 s.
+        Index("ix_events_time_cover", "occurred_at", "id", "event_type", "credential_id"),
         Index("ix_events_credential_time_id", "credential_id", "occurred_at", "id"),
         Index("ix_events_person_time_id", "person_id", "occurred_at", "id"),
         Index("ix_events_tenant_time_id", "tenant_id", "occurred_at", "id"),

@@ -24,3 +24,18 @@ def write(session: Session, vendor: str, values: dict[str, Any]) -> None:
         session.add(Setting(key=_key(vendor), value=dict(values)))
     else:
         row.value = {**row.value, **values}
+
+
+EPOCH_KEY = "store:epoch"
+
+
+def store_epoch(session: Session) -> str | None:
+    """A value that changes at every reset, so caches keyed on the store's contents never outlive them."""
+    row = session.get(Setting, EPOCH_KEY)
+    return None if row is None else str(row.value.get("epoch"))
+
+
+def new_epoch(session: Session) -> None:
+    import uuid
+
+    session.merge(Setting(key=EPOCH_KEY, value={"epoch": uuid.uuid4().hex}))

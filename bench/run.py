@@ -1,0 +1,382 @@
+"""`make bench`: seed N events, serve in the production configuration, load every vendor endpoint over
+loopback with wrk (or a Python asyncio client when wrk is absent), and compare with Stoplight Prism
+serving the same spec's static example. Prints one table; numbers are for this machine only.
+
+Server pinned to CPU 0 and the load generator to CPU 1 (`taskset`) when the machine has two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench"
+PRISM_DIR = ROOT / ".cache" / "prism"
+ANCHOR = "2026-11-22T00:00:00+00:00"
+VENV_BIN = Path(sys.executable).parent
+PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+
+def _pin(cpu: int, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *argv] if PINNED else argv
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(c) for c in children]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        found = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(found.group(1)) if found else 0
+    return total / 1024
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+# ---- load generators -----------------------------------------------------------------------------------
+
+def _wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run(_pin(1, [*args, url]), capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not found:
+            return float("nan")
+        value, unit = float(found.group(1)), found.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errs.groups()) if errs else 0)
+    return Result(rps, ms("50"), ms("99"), errors)
+
+
+async def _py_load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def one() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            writer.write(head)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            errors += not status_line.split(b" ")[1].startswith((b"2", b"3"))
+        writer.close()
+
+    await asyncio.gather(*(one() for _ in range(connections)))
+    latencies.sort()
+    n = len(latencies)
+    return Result(n / seconds, latencies[n // 2] * 1000, latencies[min(n - 1, int(n * 0.99))] * 1000, errors)
+
+
+def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    if shutil.which("wrk"):
+        return _wrk(url, headers, seconds, connections)
+    return asyncio.run(_py_load(url, headers, seconds, connections))
+
+
+# ---- the store and the endpoints -----------------------------------------------------------------------
+
+def _seeded(events: int, url: str | None = None) -> tuple[str, float | None]:
+    """A store with `events` demo events (cached under .cache/bench for SQLite); the seed's seconds."""
+    if url is None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path = CACHE / f"events-{events}.db"
+        url = f"sqlite:///{path}"
+        if path.exists() and _has_current_indexes(url):
+            return url, None
+        path.unlink(missing_ok=True)
+    else:
+        subprocess.run([str(VENV_BIN / "loginaudit"), "--database-url", url, "reset"], check=True,
+                       capture_output=True)
+    started = time.perf_counter()
+    subprocess.run([str(VENV_BIN / "loginaudit"), "--database-url", url, "seed", "--events", str(events),
+                    "--anchor", ANCHOR], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return url, time.perf_counter() - started
+
+
+def _has_current_indexes(url: str) -> bool:
+    """A cached store made before an index change is seeded again."""
+    from sqlalchemy import inspect
+
+    from loginaudit.seed import events_table
+    from loginaudit.storage import Store
+
+    store = Store(url)
+    present = {ix["name"] for ix in inspect(store.engine).get_indexes("login_events")}
+    store.dispose()
+    return {ix.name for ix in events_table.indexes} <= present
+
+
+@dataclass
+class Endpoint:
+    vendor: str
+    case: str
+    path: str
+    headers: dict[str, str]
+
+
+def _fiftieth_newest_login(url: str) -> datetime:  # the store clock's reading for Unleash's window
+    from sqlalchemy import select
+
+    from loginaudit.storage import Store
+    from loginaudit.storage.models import LoginEvent
+
+    store = Store(url)
+    with store.session() as s:
+        at = s.scalar(select(LoginEvent.occurred_at).where(LoginEvent.event_type == "login")
+                      .order_by(LoginEvent.occurred_at.desc()).offset(49).limit(1))
+    store.dispose()
+    assert isinstance(at, datetime), "the store holds fewer than 50 logins"
+    return at
+
+
+def _plan(base: str, url: str) -> list[Endpoint]:
+    """Endpoints on the seeded store, found through the control plane like any test would."""
+    ctl = httpx.Client(base_url=f"{base}/_loginaudit", timeout=60)
+    tokens = {(t["vendor"], t["kind"]): t["secret"] for t in ctl.get("/tokens").json()}
+    admin_cred = next(t["credential_id"] for t in ctl.get("/tokens").json() if t["credential_id"])
+    admin = ctl.get(f"/credentials/{admin_cred}").json()
+    person = ctl.get(f"/people/{admin['person_id']}").json()
+    root = admin["tenant_id"]
+    # Unleash has no paging: freeze the clock so its 336 h window holds exactly the 50 newest logins.
+    fiftieth = _fiftieth_newest_login(url)
+    ctl.put("/clock", json={"now": (fiftieth + timedelta(hours=336)).isoformat(), "frozen": True}).raise_for_status()
+    end = datetime.fromisoformat(ANCHOR)
+    day_from, day_to = (end - timedelta(days=12)).isoformat(), (end - timedelta(days=11)).isoformat()
+    unleash = {"Authorization": tokens[("unleash", "admin")]}
+    canvas = {"Authorization": "Bearer " + tokens[("canvas", "site_admin")]}
+    qradar = {"SEC": tokens[("qradar", "sec_admin")]}
+    ssojet = {"Authorization": "Bearer " + tokens[("ssojet", "api_key")]}
+    jwt = httpx.post(f"{base}/api/v3/iam/auth/api/login", json={"key": tokens[("ingedata", "admin_key")]})
+    ingedata = {"Authorization": "Bearer " + jwt.json()["meta"]["token"]}
+    q_filter = quote(f"attempt_time >= {_ms(day_from)} and attempt_time < {_ms(day_to)} "
+                     "and attempt_result = \"FAILURE\"")
+    canvas_deep = _canvas_deep(base, f"/api/v1/audit/authentication/accounts/{root}?per_page=50", canvas, 40)
+    return [
+        Endpoint("unleash", "50-item page", "/api/admin/logins", unleash),
+        Endpoint("canvas", "50-item page", f"/api/v1/audit/authentication/accounts/{root}?per_page=50", canvas),
+        Endpoint("canvas", "filtered page", f"/api/v1/audit/authentication/accounts/{root}?per_page=50"
+                 f"&start_time={quote(day_from)}&end_time={quote(day_to)}", canvas),
+        Endpoint("canvas", "page 40 (bookmark)", canvas_deep, canvas),
+        Endpoint("qradar", "50-item page", "/api/access/login_attempts", {**qradar, "Range": "items=0-49"}),
+        Endpoint("qradar", "filtered page", f"/api/access/login_attempts?filter={q_filter}",
+                 {**qradar, "Range": "items=0-49"}),
+        Endpoint("qradar", "items 500000-500049", "/api/access/login_attempts",
+                 {**qradar, "Range": "items=500000-500049"}),
+        Endpoint("ingedata", "50-item page", "/api/v3/iam/account_logins?page[size]=50", ingedata),
+        Endpoint("ingedata", "filtered page",
+                 f"/api/v3/iam/account_logins?page[size]=50&filter[account_id]={admin_cred}", ingedata),
+        Endpoint("ssojet", "50-item page", f"/api/v1/users/{person['uuid']}/loginlogs?event=login&limit=50", ssojet),
+    ]
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _canvas_deep(base: str, first: str, headers: dict[str, str], pages: int) -> str:
+    url = base + first
+    for _ in range(pages - 1):
+        r = httpx.get(url, headers=headers, timeout=60)
+        found = re.search(r'<([^>]+)>; rel="next"', r.headers.get("link", ""))
+        if not found:
+            break
+        url = found.group(1)
+    return url.removeprefix(base)
+
+
+def _bench_schema(url: str) -> str:
+    """The bench's own schema in that database (created if missing), so it never touches other tables."""
+    from sqlalchemy import text
+
+    from loginaudit.storage import Store
+
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS loginaudit_bench"))
+    store.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dloginaudit_bench"
+
+
+@contextmanager
+def _server(url: str, workers: int = 1, pin: bool = True) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = _free_port()
+    argv = [str(VENV_BIN / "loginaudit"), "--database-url", url, "serve", "--port", str(port), "--workers",
+            str(workers), "--no-access-log", "--log-level", "warning", "--demo-events", "0"]
+    proc = subprocess.Popen(_pin(0, argv) if pin else argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(f"{base}/_loginaudit/health", proc)
+        yield base, proc
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def _prism(spec: str) -> Iterator[str | None]:
+    prism = PRISM_DIR / "node_modules" / ".bin" / "prism"
+    if not prism.exists():
+        if shutil.which("npm") is None:
+            yield None
+            return
+        PRISM_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund",
+                        "@stoplight/prism-cli@5"], check=True, capture_output=True)
+    port = _free_port()
+    proc = subprocess.Popen(_pin(0, [str(prism), "mock", "-p", str(port), str(ROOT / "openapi" / spec)]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base + "/", proc)  # any answer (Prism has no health route) means it listens
+        yield base
+    finally:
+        _stop(proc)
+
+
+PRISM_PATHS = {  # the same operation on Prism, which ignores relative server URLs: spec paths at the root
+    "unleash": ("unleash.yaml", "/logins"),
+    "canvas": ("canvas.yaml", "/accounts/1?per_page=50"),
+    "qradar": ("qradar.yaml", "/login_attempts"),
+    "ingedata": ("ingedata.yaml", "/account_logins?page[size]=50"),
+    "ssojet": ("ssojet.yaml", "/0b2f4c8e-4d1a-4d55-9d2e-3c1f6a7b8c9d/loginlogs?event=login&limit=50"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--pg-url", default=os.environ.get("LOGINAUDIT_BENCH_PG_URL", ""),
+                        help="PostgreSQL URL for the 1-vs-2-workers run (uses its own schema, loginaudit_bench)")
+    parser.add_argument("--pg-events", type=int, default=200_000)
+    args = parser.parse_args()
+
+    url, seed_seconds = _seeded(args.events)
+    tool = "wrk" if shutil.which("wrk") else "python asyncio client"
+    print(f"# loginaudit bench: {args.events:,} events (SQLite), {tool}, -c{args.connections}, "
+          f"{args.seconds:g} s per endpoint after {args.warmup:g} s warm-up, server "
+          f"{'pinned to CPU 0, load on CPU 1' if PINNED else 'unpinned'}")
+    print("# seed: " + (f"{seed_seconds:.1f} s" if seed_seconds is not None else "cached store reused"))
+    rows = []
+    with _server(url) as (base, proc):
+        plan = _plan(base, url)
+        rss = _rss_mb(proc.pid)
+        for ep in plan:
+            _wait(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
+            load(base + ep.path, ep.headers, args.warmup, args.connections)
+            result = load(base + ep.path, ep.headers, args.seconds, args.connections)
+            rss = max(rss, _rss_mb(proc.pid))
+            rows.append((ep, result))
+    prism: dict[str, Result] = {}
+    if not args.no_prism:
+        for vendor, (spec, path) in PRISM_PATHS.items():
+            headers = next(ep.headers for ep, _ in rows if ep.vendor == vendor)
+            with _prism(spec) as pbase:
+                if pbase is None:
+                    break
+                load(pbase + path, headers, args.warmup, args.connections)
+                prism[vendor] = load(pbase + path, headers, args.seconds, args.connections)
+
+    print("\n| vendor | case | req/s | p50 ms | p99 ms | non-2xx | Prism req/s (non-2xx) | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for ep, r in rows:
+        p = prism.get(ep.vendor) if ep.case == "50-item page" else None
+        ratio = f"{r.rps / p.rps:.2f}x" if p else ""
+        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
+              f"{f'{p.rps:.0f} ({p.errors})' if p else ''} | {ratio} |")
+    print(f"\nserver RSS (max during the run): {rss:.0f} MB")
+
+    if args.pg_url:
+        pg_url, pg_seed = _seeded(args.pg_events, _bench_schema(args.pg_url))
+        print(f"\n# PostgreSQL, {args.pg_events:,} events (seeded in {pg_seed:.1f} s), unpinned, qradar 50-item page")
+        for workers in (1, 2):
+            with _server(pg_url, workers=workers, pin=False) as (base, _):
+                ep = next(e for e in _plan(base, pg_url) if e.vendor == "qradar")
+                load(base + ep.path, ep.headers, args.warmup, args.connections)
+                r = load(base + ep.path, ep.headers, args.seconds, args.connections)
+                print(f"workers={workers}: {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
+                      f"non-2xx {r.errors}")
+
+
+if __name__ == "__main__":
+    main()
