@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from loginaudit import mocking
+from loginaudit import caches
 from loginaudit.app import create_app
 from loginaudit.pytest_plugin import ServerThread
 from loginaudit.storage import Store, bind
@@ -54,7 +54,7 @@ def app(_apps: Any) -> Any:
     """A fresh, empty store behind the app, with the clock frozen at NOW."""
     bind(_apps.store)
     _apps.store.reset()
-    mocking.forget()
+    caches.forget_all()
     return _apps
 
 

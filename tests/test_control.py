@@ -134,3 +134,11 @@ def test_seeded_history_never_lies_in_the_future(client: Any) -> None:
     now = client.get("/_loginaudit/clock").json()["now"]
     events = client.get("/_loginaudit/events?limit=1").json()["events"]
     assert events[0]["occurred_at"] < now
+
+
+def test_a_reset_forgets_remembered_secrets_at_once(client: Any) -> None:
+    token = client.post("/_loginaudit/tokens", json={"vendor": "unleash", "kind": "admin"}).json()["secret"]
+    assert client.get("/api/admin/logins", headers={"Authorization": token}).status_code == 200
+    assert client.get("/api/admin/logins", headers={"Authorization": token}).status_code == 200  # remembered
+    client.post("/_loginaudit/reset")
+    assert client.get("/api/admin/logins", headers={"Authorization": token}).status_code == 401

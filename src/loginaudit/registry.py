@@ -49,7 +49,7 @@ class Vendor:
     def title(self) -> str:
         return str(self.spec["info"]["title"])
 
-    @property
+    @cached_property
     def base_path(self) -> str:
         """The path of the spec's first server URL, exactly as Connexion derives it."""
         return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")

@@ -12,7 +12,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 from sqlalchemy.exc import IntegrityError
 
-from .. import mocking, scenario
+from .. import caches, scenario
 from .. import seed as seeding
 from ..errors import first_line
 from ..mocking import rules as mock_rules
@@ -105,7 +105,7 @@ def health() -> Reply:
 
 def reset() -> Reply:
     current().reset()
-    mocking.forget()
+    caches.forget_all()
     return "", 204
 
 

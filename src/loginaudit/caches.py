@@ -1,0 +1,18 @@
+"""What each server process keeps in memory about the store, and forgets when the store is reset."""
+
+from __future__ import annotations
+
+
+def forget_all() -> None:
+    """After a reset: cached secrets and mock rules, rate-limit counts, the request journal."""
+    from .mocking.journal import JOURNAL
+    from .mocking.middleware import reseed
+    from .mocking.ratelimit import LIMITER
+    from .mocking.rules import forget as forget_rules
+    from .tokens import forget as forget_secrets
+
+    forget_secrets()
+    forget_rules()
+    LIMITER.clear()
+    JOURNAL.clear()
+    reseed(None)
