@@ -325,6 +325,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--latency-seconds", type=float, default=5.0, help="seconds of the 1-connection run")
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("LOGINAUDIT_BENCH_PG_URL", ""),
                         help="PostgreSQL URL for the 1-vs-2-workers run (uses its own schema, loginaudit_bench)")
@@ -346,24 +347,27 @@ def main() -> None:
             load(base + ep.path, ep.headers, args.warmup, args.connections)
             result = load(base + ep.path, ep.headers, args.seconds, args.connections)
             rss = max(rss, _rss_mb(proc.pid))
-            rows.append((ep, result))
+            _wait(f"{base}/_loginaudit/health", proc)
+            alone = load(base + ep.path, ep.headers, args.latency_seconds, 1)  # service time, no queueing
+            rows.append((ep, result, alone))
     prism: dict[str, Result] = {}
     if not args.no_prism:
         for vendor, (spec, path) in PRISM_PATHS.items():
-            headers = next(ep.headers for ep, _ in rows if ep.vendor == vendor)
+            headers = next(ep.headers for ep, _, _ in rows if ep.vendor == vendor)
             with _prism(spec) as pbase:
                 if pbase is None:
                     break
                 load(pbase + path, headers, args.warmup, args.connections)
                 prism[vendor] = load(pbase + path, headers, args.seconds, args.connections)
 
-    print("\n| vendor | case | req/s | p50 ms | p99 ms | non-2xx | Prism req/s (non-2xx) | ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for ep, r in rows:
+    print("\n| vendor | case | req/s | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms | 1 conn: p99 ms "
+          "| Prism req/s (non-2xx) | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for ep, r, a in rows:
         p = prism.get(ep.vendor) if ep.case == "50-item page" else None
         ratio = f"{r.rps / p.rps:.2f}x" if p else ""
-        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
-              f"{f'{p.rps:.0f} ({p.errors})' if p else ''} | {ratio} |")
+        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors + a.errors} | "
+              f"{a.p50_ms:.1f} | {a.p99_ms:.1f} | {f'{p.rps:.0f} ({p.errors})' if p else ''} | {ratio} |")
     print(f"\nserver RSS (max during the run): {rss:.0f} MB")
 
     if args.pg_url:
