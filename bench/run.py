@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from loginaudit.loopback import free_port, wait_until_up
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
 PRISM_DIR = ROOT / ".cache" / "prism"
@@ -35,25 +36,6 @@ PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
 
 def _pin(cpu: int, argv: list[str]) -> list[str]:
     return ["taskset", "-c", str(cpu), *argv] if PINNED else argv
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -277,13 +259,13 @@ def _bench_schema(url: str) -> str:
 
 @contextmanager
 def _server(url: str, workers: int = 1, pin: bool = True) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+    port = free_port()
     argv = [str(VENV_BIN / "loginaudit"), "--database-url", url, "serve", "--port", str(port), "--workers",
             str(workers), "--no-access-log", "--log-level", "warning", "--demo-events", "0"]
     proc = subprocess.Popen(_pin(0, argv) if pin else argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/_loginaudit/health", proc)
+        wait_until_up(f"{base}/_loginaudit/health", proc)
         yield base, proc
     finally:
         _stop(proc)
@@ -299,12 +281,12 @@ def _prism(spec: str) -> Iterator[str | None]:
         PRISM_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund",
                         "@stoplight/prism-cli@5"], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(_pin(0, [str(prism), "mock", "-p", str(port), str(ROOT / "openapi" / spec)]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base + "/", proc)  # any answer (Prism has no health route) means it listens
+        wait_until_up(base + "/", proc)  # any answer (Prism has no health route) means it listens
         yield base
     finally:
         _stop(proc)
@@ -343,11 +325,11 @@ def main() -> None:
         plan = _plan(base, url)
         rss = _rss_mb(proc.pid)
         for ep in plan:
-            _wait(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
+            wait_until_up(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
             load(base + ep.path, ep.headers, args.warmup, args.connections)
             result = load(base + ep.path, ep.headers, args.seconds, args.connections)
             rss = max(rss, _rss_mb(proc.pid))
-            _wait(f"{base}/_loginaudit/health", proc)
+            wait_until_up(f"{base}/_loginaudit/health", proc)
             alone = load(base + ep.path, ep.headers, args.latency_seconds, 1)  # service time, no queueing
             rows.append((ep, result, alone))
     prism: dict[str, Result] = {}

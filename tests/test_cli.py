@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from loginaudit.cli import main
+from loginaudit.loopback import free_port, wait_until_up
 from loginaudit.storage import Store
 from loginaudit.storage.models import LoginEvent
 
@@ -44,9 +44,7 @@ def test_seed_command_is_deterministic(tmp_path: Path, capsys: object) -> None:
 @contextmanager
 def _serving(tmp_path: Path, *args: str, database_url: str | None = None) -> Iterator[tuple[str, str]]:
     """`loginaudit serve ARGS` on a free port: (base URL, the banner it printed), once it answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "LOGINAUDIT_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'serve.db'}"}
     proc = subprocess.Popen([sys.executable, "-m", "loginaudit", "serve", "--port", str(port), "--no-access-log",
                              *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
@@ -57,12 +55,7 @@ def _serving(tmp_path: Path, *args: str, database_url: str | None = None) -> Ite
         while "/api/v1/users" not in banner and time.monotonic() < deadline:  # SSOJet, the last vendor listed
             banner += proc.stdout.readline()
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/_loginaudit/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_up(f"{base}/_loginaudit/health", proc)
         yield base, banner
     finally:
         proc.terminate()

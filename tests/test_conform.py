@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import httpx
 import pytest
 
 from conftest import Arrange, at
 from loginaudit.conform.run import conform
 from loginaudit.handlers import qradar, unleash
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from loginaudit.loopback import free_port, wait_until_up
 
 
 def test_cli_against_a_served_emulator_writes_junit(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOGINAUDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
     server = subprocess.Popen([sys.executable, "-m", "loginaudit", "serve", "--port", str(port), "--demo-events",
                                "400", "--no-access-log"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -39,12 +31,7 @@ def test_cli_against_a_served_emulator_writes_junit(tmp_path: Path) -> None:
             banner += server.stdout.readline()
         found = re.search(r"^\s+sec_admin\s+(\S+)$", banner, re.M)
         assert found, banner
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/", server)
         report = tmp_path / "junit.xml"
         done = subprocess.run([sys.executable, "-m", "loginaudit", "conform", "--vendor", "qradar", "--base-url",
                                f"http://127.0.0.1:{port}", "--auth", f"secToken={found.group(1)}", "--max-examples",

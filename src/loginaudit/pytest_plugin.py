@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -19,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from .loopback import free_port
 
 # The credential each vendor's `credentials[...]` gives: (token kind, needs a credential of an admin).
 ADMIN_TOKENS = {"unleash": "admin", "canvas": "site_admin", "qradar": "sec_admin", "ingedata": "admin_key",
@@ -31,9 +32,7 @@ class ServerThread:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"loginaudit:{self.port}")

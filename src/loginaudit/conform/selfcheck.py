@@ -6,32 +6,19 @@ This is also the worked example of using the suite in CI against a server you st
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
+from ..loopback import free_port, wait_until_up
 from .run import conform, summary
 
 
-def _wait(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def main() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     scratch = Path(tempfile.mkdtemp(prefix="loginaudit-conform-"))
     env = {**os.environ, "LOGINAUDIT_DATABASE_URL": f"sqlite:///{scratch / 'conform.db'}"}
@@ -39,7 +26,7 @@ def main() -> None:
                                "--demo-events", "1000"], env=env, stdout=subprocess.DEVNULL)
     failed = False
     try:
-        _wait(f"{base}/_loginaudit/health")
+        wait_until_up(f"{base}/_loginaudit/health", server)
         tokens = {(t["vendor"], t["kind"]): t["secret"] for t in httpx.get(f"{base}/_loginaudit/tokens").json()}
         jwt = httpx.post(f"{base}/api/v3/iam/auth/api/login",
                          json={"key": tokens["ingedata", "admin_key"]}).json()["meta"]["token"]
