@@ -127,8 +127,11 @@ async def _py_load(url: str, headers: dict[str, str], seconds: float, connection
     return Result(n / seconds, latencies[n // 2] * 1000, latencies[min(n - 1, int(n * 0.99))] * 1000, errors)
 
 
+CLIENT = "wrk" if shutil.which("wrk") else "python"
+
+
 def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
-    if shutil.which("wrk"):
+    if CLIENT == "wrk":
         return _wrk(url, headers, seconds, connections)
     return asyncio.run(_py_load(url, headers, seconds, connections))
 
@@ -312,10 +315,14 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("LOGINAUDIT_BENCH_PG_URL", ""),
                         help="PostgreSQL URL for the 1-vs-2-workers run (uses its own schema, loginaudit_bench)")
     parser.add_argument("--pg-events", type=int, default=200_000)
+    parser.add_argument("--client", choices=("wrk", "python"), default=None,
+                        help="load generator (default: wrk when installed)")
     args = parser.parse_args()
+    global CLIENT
+    CLIENT = args.client or CLIENT
 
     url, seed_seconds = _seeded(args.events)
-    tool = "wrk" if shutil.which("wrk") else "python asyncio client"
+    tool = "wrk" if CLIENT == "wrk" else "python asyncio client"
     print(f"# loginaudit bench: {args.events:,} events (SQLite), {tool}, -c{args.connections}, "
           f"{args.seconds:g} s per endpoint after {args.warmup:g} s warm-up, server "
           f"{'pinned to CPU 0, load on CPU 1' if PINNED else 'unpinned'}")
