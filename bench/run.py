@@ -157,16 +157,18 @@ def _seeded(events: int, url: str | None = None) -> tuple[str, float | None]:
 
 
 def _has_current_indexes(url: str) -> bool:
-    """A cached store made before an index change is seeded again."""
+    """A cached store made before an index change (or without planner statistics) is seeded again."""
     from sqlalchemy import inspect
 
     from loginaudit.seed import events_table
     from loginaudit.storage import Store
 
     store = Store(url)
-    present = {ix["name"] for ix in inspect(store.engine).get_indexes("login_events")}
+    inspector = inspect(store.engine)
+    present = {ix["name"] for ix in inspector.get_indexes("login_events")}
+    analysed = inspector.has_table("sqlite_stat1")
     store.dispose()
-    return {ix.name for ix in events_table.indexes} <= present
+    return analysed and {ix.name for ix in events_table.indexes} <= present
 
 
 @dataclass
