@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from .registry import CONTROL
 from .storage import Store, clock
 from .storage.records import create_credential, create_person, create_tenant, ingest_events
-from .timefmt import iso_ms_z
+from .timefmt import iso_ms_z, parse_iso
 from .tokens import issue
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
@@ -68,7 +68,7 @@ def resolve_time(value: Any, now: datetime) -> str:
         at = now + duration(value)
     elif isinstance(value, str):
         try:
-            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            at = parse_iso(value)
         except ValueError:
             raise ValueError(f"not a time: {value!r} (ISO 8601, `now`, or relative like -2h)") from None
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
@@ -158,7 +158,7 @@ class _Loader:
         if not isinstance(spec, dict) or "now" not in spec:
             raise ScenarioError("clock: {now: <time>, frozen: true|false}")
         try:
-            at = datetime.fromisoformat(resolve_time(spec["now"], clock.real_now()).replace("Z", "+00:00"))
+            at = parse_iso(resolve_time(spec["now"], clock.real_now()))
         except ValueError as exc:
             raise ScenarioError(f"clock.now: {exc}") from None
         clock.set_clock(self.s, at, frozen=bool(spec.get("frozen", True)))
@@ -235,7 +235,7 @@ class _Loader:
 
 
 def _dates(record: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: datetime.fromisoformat(v.replace("Z", "+00:00")) if k in keys and v is not None else v
+    return {k: parse_iso(v) if k in keys and v is not None else v
             for k, v in record.items()}
 
 

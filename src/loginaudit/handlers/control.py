@@ -36,6 +36,7 @@ from ..storage.records import (
     ingest_events,
     tokens,
 )
+from ..timefmt import parse_iso
 from ..tokens import TokenKind, TokenRequestError, issue
 
 Reply = tuple[Any, int] | tuple[Any, int, dict[str, str]]
@@ -57,7 +58,7 @@ def _problem(status: int, detail: str) -> Reply:
 
 
 def _when(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None if value is None else parse_iso(value)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl
@@ -43,7 +43,6 @@ class Entry:
     status: int | None = None
     latency_ms: float | None = None
     outcome: str = "handled"  # handled | prefer | throttled | fault-error | fault-drop
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": self.time, "vendor": self.vendor, "operation": self.operation,

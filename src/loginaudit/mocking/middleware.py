@@ -44,14 +44,13 @@ def reseed(seed: int | None) -> None:
     _random.seed(seed)
 
 
-async def _send_response(send: Any, response: ConnexionResponse) -> int:
+async def _send_response(send: Any, response: ConnexionResponse) -> None:
     body = response.body if isinstance(response.body, bytes) else (response.body or "").encode()
     headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
                if k.lower() != "content-length"]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-    return int(response.status_code)
 
 
 def _not_journaled(vendor: Vendor | None, path: str) -> bool:
