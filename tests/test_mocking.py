@@ -122,6 +122,14 @@ def test_canvas_throttles_with_its_own_403_per_token(client: Any, world: dict[st
     assert client.get(path, headers=world["canvas2"]).status_code == 200  # another token, another allowance
 
 
+def test_a_query_token_is_one_caller_on_every_page_url(client: Any, world: dict[str, Any]) -> None:
+    _put(client, "/rate-limits", {"rules": [{"vendor": "canvas", "requests": 2, "window_seconds": 60}]})
+    token = world["canvas"]["Authorization"].removeprefix("Bearer ")
+    path = CANVAS_USER.format(world["person"]["id"])
+    pages = [f"{path}?access_token={token}&per_page={n}" for n in (1, 2, 3)]
+    assert [client.get(url).status_code for url in pages] == [200, 200, 403]
+
+
 def test_qradar_and_unleash_answer_429_with_retry_after(client: Any, world: dict[str, Any]) -> None:
     _put(client, "/rate-limits", {"rules": [{"vendor": "qradar", "requests": 1, "window_seconds": 30},
                                             {"vendor": "unleash", "requests": 0}]})

@@ -13,11 +13,11 @@ from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .credentials import SECRET_HEADERS, SECRET_PARAMS
+
 SIZE_ENV = "LOGINAUDIT_JOURNAL_SIZE"
 DEFAULT_SIZE = 1000
 REDACTED = "<redacted>"
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "sec", "cookie", "x-api-key"})
-SECRET_PARAMS = frozenset({"access_token", "api_key", "token"})
 
 
 def redact_header(name: str, value: str) -> str:

@@ -12,20 +12,20 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from connexion.lifecycle import ConnexionResponse
 
 from ..registry import Vendor
+from .credentials import SECRET_HEADERS, SECRET_PARAMS
 from .rules import RateLimit
-
-CREDENTIAL_HEADERS = (b"authorization", b"sec", b"cookie", b"x-api-key")
 
 
 def credential_key(headers: list[tuple[bytes, bytes]], query_string: bytes) -> str:
-    """Who is calling, as a digest of whatever credential the request carries (anonymous callers share one)."""
-    parts = [v for k, v in headers if k.lower() in CREDENTIAL_HEADERS]
-    if b"access_token=" in query_string:  # Canvas also takes the token as a query parameter
-        parts.append(query_string)
+    """Who is calling, as a digest of whatever credential the request carries (anonymous callers share one).
+    Only the credential counts: the same token on another page URL is the same caller."""
+    parts = [v for k, v in headers if k.decode("latin-1").lower() in SECRET_HEADERS]
+    parts += [v.encode() for k, v in parse_qsl(query_string.decode("latin-1")) if k in SECRET_PARAMS]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16] if parts else "anonymous"
 
 
