@@ -55,20 +55,21 @@ class Vendor:
         return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
 
     @cached_property
+    def _path_patterns(self) -> dict[str, re.Pattern[str]]:
+        """Each path template of the spec as a full-path regex (a `{param}` matches one segment)."""
+        return {template: re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(self.base_path + template)) + "$")
+                for template in self.spec["paths"]}
+
+    @cached_property
     def routes(self) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
         """(full-path regex, documented methods) for every path of the spec."""
-        out = []
-        for template, item in self.spec["paths"].items():
-            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(self.base_path + template))
-            methods = tuple(m.upper() for m in item if m in _METHODS)
-            out.append((re.compile(pattern + "$"), methods))
-        return tuple(out)
+        return tuple((self._path_patterns[template], tuple(m.upper() for m in item if m in _METHODS))
+                     for template, item in self.spec["paths"].items())
 
     @cached_property
     def operations(self) -> tuple[tuple[re.Pattern[str], str, str], ...]:
         """(full-path regex, METHOD, operationId) for every operation of the spec."""
-        by_pattern = {template: pattern for (pattern, _), template in zip(self.routes, self.spec["paths"], strict=True)}
-        return tuple((by_pattern[template], method.upper(), str(op["operationId"]))
+        return tuple((self._path_patterns[template], method.upper(), str(op["operationId"]))
                      for template, item in self.spec["paths"].items()
                      for method, op in item.items() if method in _METHODS)
 
