@@ -96,3 +96,10 @@ def test_the_readme_integration_test_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_connector=block.group(1))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_every_vendor_names_an_admin_credential_it_can_issue() -> None:
+    from loginaudit.registry import VENDORS
+
+    for vendor in VENDORS:
+        assert vendor.module.ADMIN_TOKEN_KIND in vendor.module.TOKEN_KINDS, vendor.name

@@ -20,10 +20,7 @@ import httpx
 import pytest
 
 from .loopback import free_port
-
-# The credential each vendor's `credentials[...]` gives: (token kind, needs a credential of an admin).
-ADMIN_TOKENS = {"unleash": "admin", "canvas": "site_admin", "qradar": "sec_admin", "ingedata": "admin_key",
-                "ssojet": "api_key"}
+from .registry import VENDORS, by_name
 
 
 class ServerThread:
@@ -125,18 +122,17 @@ class _AdminCredentials(Mapping[str, str]):
 
     def __getitem__(self, vendor: str) -> str:
         if vendor not in self.issued:
-            if vendor not in ADMIN_TOKENS:
-                raise KeyError(vendor)
-            needs_cred = vendor in ("canvas", "ingedata", "ssojet")
-            extra = {"credential_id": self._admin_credential()} if needs_cred else {}
-            self.issued[vendor] = self.control.token(vendor, ADMIN_TOKENS[vendor], **extra)
+            module = by_name(vendor).module  # KeyError for a vendor we do not emulate
+            kind = module.ADMIN_TOKEN_KIND
+            extra = {"credential_id": self._admin_credential()} if module.TOKEN_KINDS[kind].needs_credential else {}
+            self.issued[vendor] = self.control.token(vendor, kind, **extra)
         return self.issued[vendor]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(ADMIN_TOKENS)
+        return (v.name for v in VENDORS)
 
     def __len__(self) -> int:
-        return len(ADMIN_TOKENS)
+        return len(VENDORS)
 
 
 @dataclass

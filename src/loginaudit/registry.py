@@ -2,7 +2,8 @@
 
 Adding a vendor = one spec in openapi/, one handler module, one line below, its tests.
 A handler module provides the operation functions its spec names, `render_error` (the vendor's
-body for framework-level errors) and `TOKEN_KINDS` (the credentials the control plane can issue).
+body for framework-level errors), `TOKEN_KINDS` (the credentials the control plane can issue) and
+`ADMIN_TOKEN_KIND` (the one of them that sees everything).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def _token(rng: Any) -> str:
     return f"{rng.randrange(1, 99999) if rng else 1}~{hex_secret(rng, 32)}"
 
 
+ADMIN_TOKEN_KIND = "site_admin"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "user": TokenKind("a user's access token: can read their own events", _token, needs_credential=True),
     "account_admin": TokenKind("an account admin's token (view_statistics, read_sis, view_user_logins on the "

@@ -32,6 +32,7 @@ LOGIN, ACCOUNT, PERSON = "iam/account/logins", "iam/accounts", "iam/people"
 FILTERS = ("id", "account_id", "role", "date", "ip")
 TRUE_WORDS = {"true", "t", "y", "yes"}
 FALSE_SOURCE = "f n false no"  # Verse: any substring of this is false
+ADMIN_TOKEN_KIND = "admin_key"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "admin_key": TokenKind("API key (PULSE_<hex>) whose token may read every login", lambda rng: _key(rng),
                            grants=("read_all",), needs_credential=True),

@@ -43,6 +43,7 @@ HTTP_MESSAGES = {
 NO_SEC = ('No SEC header present in request. Please provide it via "SEC: token". You may also use BASIC '
           'authentication parameters if this host supports it. e.g. "Authorization: Basic base64Encoding"')
 
+ADMIN_TOKEN_KIND = "sec_admin"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "sec_admin": TokenKind("authorized service token whose user role has ADMIN: sees every attempt",
                            lambda rng: _uuid_like(rng), grants=("ADMIN", "API")),

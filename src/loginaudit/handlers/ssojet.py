@@ -24,6 +24,7 @@ from ..timefmt import iso_ms_z
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ADMIN_TOKEN_KIND = "api_key"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "api_key": TokenKind("an API key of the credential's application (tenant)",
                          lambda rng: f"sk_live_{hex_secret(rng, 24)}", needs_credential=True),

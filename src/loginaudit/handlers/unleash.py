@@ -26,6 +26,7 @@ CSV_TYPE = "text/csv"  # Flask appends "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
 AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type
 
+ADMIN_TOKEN_KIND = "admin"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "admin": TokenKind("admin API token (*:*.<hex>), carries ADMIN",
                        lambda rng: f"*:*.{hex_secret(rng, 28)}", grants=("ADMIN",)),
