@@ -69,12 +69,21 @@ def test_the_fixtures_in_a_users_suite(pytester: pytest.Pytester) -> None:
 
 
 def test_the_fixtures_under_xdist(pytester: pytest.Pytester) -> None:
+    # Every test records which server its worker used (xdist decides which worker runs which test).
+    pytester.makeconftest('''
+import pathlib
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _record_server(loginaudit_server, worker_id):
+    pathlib.Path(f"url-{worker_id}").write_text(loginaudit_server)
+''')
     pytester.makepyfile(test_user=USER_TESTS + '''
 
 @pytest.mark.parametrize("n", range(6))
-def test_workers_have_their_own_server(loginaudit, n, worker_id):
-    import pathlib
-    pathlib.Path(f"url-{worker_id}-{n}").write_text(loginaudit.base_url)
+def test_more_work_to_share(loginaudit, n):
+    assert loginaudit.control.journal() == []
 ''')
     (pytester.path / "mine.yaml").write_text(MINE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
