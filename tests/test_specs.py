@@ -37,6 +37,14 @@ def test_operations_are_documented(vendor: Vendor) -> None:
             assert codes & {"400", "401", "404"}, f"{where} documents no error response"
 
 
+def test_control_bodies_document_their_refusals() -> None:
+    """A body can be too large (413) or hold text the store cannot keep (422) on every write."""
+    for path, item in CONTROL.spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and "requestBody" in op:
+                assert {"400", "413", "422"} <= set(op["responses"]), f"{method.upper()} {path}"
+
+
 def test_every_operation_id_resolves_to_a_handler() -> None:
     for vendor in ALL:
         for item in vendor.spec["paths"].values():

@@ -14,20 +14,15 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
 from . import errors, landing, wire
+from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .mocking.middleware import MockBehaviours
 from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
 from .storage import Store, bind
-from .uri import SafeURIParser
 
 
 def _renderer_for(path: str) -> errors.Renderer | None:
     vendor = vendor_for(path)
     return None if vendor is None else vendor.module.render_error
-
-
-def _json_type_for(path: str) -> str | None:
-    vendor = vendor_for(path)
-    return None if vendor is None or vendor.json_type == "application/json" else vendor.json_type
 
 
 def create_app(database_url: str | None = None, *, validate_responses: bool | None = None,
@@ -56,10 +51,11 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             resolver=RelativeResolver(vendor.module_name),
             strict_validation=vendor.strict_query,
             validate_responses=validate_responses,
+            validator_map=CONTROL_VALIDATORS if vendor is CONTROL else VENDOR_VALIDATORS,
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
         )
     errors.install(app, _renderer_for, allowed_methods)
-    app.add_middleware(wire.JsonContentType, MiddlewarePosition.BEFORE_EXCEPTION, json_type_for=_json_type_for)
+    app.add_middleware(wire.VendorWire, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     # inside the Content-Type rewrite, so faults and Prefer answers leave with the vendor's exact type
     app.add_middleware(MockBehaviours, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     landing.install(app)

@@ -68,7 +68,10 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
             out["Allow"] = ", ".join(allowed_for(request.url.path))
         if renderer is None:
             return problem(status=status, title=title or "Error", detail=first_line(text, "error"), headers=out)
-        return renderer(status, text, out, request.url.path)
+        rendered = renderer(status, text, out, request.url.path)
+        if rendered.status_code != 405:  # Express, Rails and gin answer an unrouted method 404, without Allow
+            rendered.headers.pop("Allow", None)
+        return rendered
 
     def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         if isinstance(exc, VendorError):

@@ -16,19 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from connexion.json_schema import Draft4RequestValidator
 from sqlalchemy.orm import Session
 
+from .bounded import BadInput, excerpt, loads_yaml
 from .registry import CONTROL
 from .storage import Store, clock
 from .storage.records import create_credential, create_person, create_tenant, ingest_events
-from .timefmt import iso_ms_z, parse_iso
+from .timefmt import iso_ms_z, parse_iso, storable
 from .tokens import issue
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 _RELATIVE = re.compile(r"^([+-])(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_EVENTS = 100_000  # rows one scenario may make, `repeat` included (control.yaml#Scenario)
 _SECTIONS = ("clock", "tenants", "people", "credentials", "tokens", "events")
 
 
@@ -56,8 +57,19 @@ def duration(text: str) -> timedelta:
     if match is None:
         raise ValueError(f"not a duration: {text!r} (e.g. 30s, 15m, 2h, 3d, 1w)")
     sign, amount, unit = match.groups()
-    delta = timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        delta = timedelta(**{_UNITS[unit]: float(amount)})
+    except OverflowError:
+        raise ValueError(f"duration too long: {excerpt(text)}") from None
     return -delta if sign == "-" else delta
+
+
+def shifted(at: datetime, delta: timedelta) -> datetime:
+    """`at + delta`, which the store must be able to keep (ValueError otherwise)."""
+    try:
+        return storable(at + delta)
+    except OverflowError:
+        raise ValueError(f"{at.isoformat()} shifted by {delta} is outside the times the store keeps") from None
 
 
 def resolve_time(value: Any, now: datetime) -> str:
@@ -65,16 +77,15 @@ def resolve_time(value: Any, now: datetime) -> str:
     if value == "now":
         at = now
     elif isinstance(value, str) and _RELATIVE.match(value):
-        at = now + duration(value)
+        at = shifted(now, duration(value))
     elif isinstance(value, str):
         try:
             at = parse_iso(value)
-        except ValueError:
-            raise ValueError(f"not a time: {value!r} (ISO 8601, `now`, or relative like -2h)") from None
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise ValueError(f"not a time the store keeps: {excerpt(value)} ({exc})") from None
     else:
-        raise ValueError(f"not a time: {value!r}")
-    return iso_ms_z(at.astimezone(UTC))
+        raise ValueError(f"not a time: {excerpt(repr(value))}")
+    return iso_ms_z(at)
 
 
 @cache
@@ -93,9 +104,9 @@ def _checked(schema_name: str, record: dict[str, Any], where: str) -> dict[str, 
 
 def parse(text: str | bytes) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"not YAML: {exc}") from None
+        doc = loads_yaml(text)
+    except BadInput as exc:
+        raise ScenarioError(str(exc)) from None
     return _shape(_plain(doc))
 
 
@@ -217,9 +228,9 @@ class _Loader:
         for i, raw in enumerate(items):
             where = f"events[{i}]"
             raw = dict(raw or {})
-            repeat, every = raw.pop("repeat", 1), raw.pop("every", "1m")
-            if not isinstance(repeat, int) or not 1 <= repeat <= 100_000:
-                raise ScenarioError(f"{where}.repeat: a whole number from 1 to 100000")
+            repeat, every = raw.pop("repeat", 1), raw.pop("every", "1m")  # typed by the Scenario schema
+            if len(rows) + repeat > MAX_EVENTS:
+                raise ScenarioError(f"{where}.repeat: a scenario makes at most {MAX_EVENTS} events in all")
             try:
                 step = duration(str(every))
             except ValueError as exc:
@@ -229,6 +240,11 @@ class _Loader:
                                                 f"{where}.credential")
             record = _checked("EventIn", self.times(raw, ("occurred_at",), where), where)
             first = _dates(record, "occurred_at")["occurred_at"]
+            try:
+                shifted(first, (repeat - 1) * step)
+            except (ValueError, OverflowError):
+                raise ScenarioError(f"{where}: the last of {repeat} events every {every} is outside the times "
+                                    "the store keeps") from None
             rows.extend({**record, "occurred_at": first + k * step} for k in range(repeat))
         if rows:
             self.out.event_ids = ingest_events(self.s, rows)

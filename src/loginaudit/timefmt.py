@@ -1,13 +1,45 @@
-"""Wire formats for instants that more than one vendor uses."""
+"""Wire formats for instants that more than one vendor uses, and the range the store keeps.
+
+Python's datetime ends at years 1 and 9999: a time at the edge overflows when it is moved to UTC,
+shifted into a time zone or has a retention window subtracted. The store therefore takes instants
+from EARLIEST to LATEST only (a year of margin each side), and a vendor's query bound outside
+Python's range is clamped to it (no stored instant lies beyond either end).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+MIN_UTC = datetime.min.replace(tzinfo=UTC)
+MAX_UTC = datetime.max.replace(tzinfo=UTC)
+
 
 def parse_iso(text: str) -> datetime:
-    """ISO 8601 with a `Z` or an offset, as the control plane and scenarios take it."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """ISO 8601 as the control plane and scenarios take it: with a `Z` or an offset (none means
+    UTC), inside the store's range; ValueError otherwise."""
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return storable(at)
+
+
+def storable(at: datetime) -> datetime:
+    """`at` in UTC when the store can keep it; ValueError naming the range otherwise."""
+    utc = clamp_utc(at)
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError(f"{at.isoformat()} is outside the times the store keeps "
+                         f"({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, UTC)")
+    return utc
+
+
+def clamp_utc(at: datetime) -> datetime:
+    """An aware instant in UTC; one that lies past Python's last (or before its first) UTC instant
+    becomes that instant, which sorts the same against every stored time."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return MAX_UTC if at.year > 5000 else MIN_UTC
 
 
 def iso_ms_z(at: datetime) -> str:

@@ -1,8 +1,11 @@
-"""Per-vendor wire details Connexion cannot express: the exact JSON Content-Type string.
+"""Per-vendor wire details Connexion cannot express: the exact JSON Content-Type string, and
+whether the vendor's router answers HEAD on a GET route.
 
 Specs declare plain `application/json` (what clients generate from and Connexion validates); the
 vendor's server actually sends e.g. `application/json; charset=utf-8` (Express, Rails) or
 `application/json;charset=UTF-8` (QRadar's Java stack).  This middleware rewrites the header.
+Express, Rails and JAX-RS answer HEAD like GET without a body (Connexion's default); gin does not
+route HEAD to GET handlers (gin-gonic/gin#1201), so a vendor module may say `HEAD_ROUTED = False`.
 """
 
 from __future__ import annotations
@@ -10,24 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .registry import Vendor
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
+HEAD_KEY = "loginaudit.head"  # set in the scope of a HEAD answered as GET
 
 
-class JsonContentType:
-    def __init__(self, app: Any, json_type_for: Callable[[str], str | None]) -> None:
+class VendorWire:
+    def __init__(self, app: Any, vendor_for: Callable[[str], Vendor | None]) -> None:
         self.app = app
-        self.json_type_for = json_type_for
+        self.vendor_for = vendor_for
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        wire = self.json_type_for(scope["path"]) if scope["type"] == "http" else None
-        if not wire:
+        vendor = self.vendor_for(scope["path"]) if scope["type"] == "http" else None
+        if vendor is None:
             await self.app(scope, receive, send)
             return
-        wire_bytes = wire.encode("latin-1")
+        wire_bytes = vendor.json_type.encode("latin-1")
 
         async def rewriting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and vendor.json_type != "application/json":
                 headers = []
                 for key, value in message.get("headers", []):
                     if key.lower() == b"content-type" and value.split(b";")[0].strip().lower() == b"application/json":
@@ -36,4 +42,22 @@ class JsonContentType:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, rewriting_send)
+        if scope["method"] != "HEAD":
+            await self.app(scope, receive, rewriting_send)
+            return
+        if not getattr(vendor.module, "HEAD_ROUTED", True):
+            response = vendor.module.render_error(404, "Not Found", {}, scope["path"])
+            headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
+                       if k.lower() != "content-length"]
+            await rewriting_send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+            await rewriting_send({"type": "http.response.body", "body": b""})
+            return
+
+        async def bodiless_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await rewriting_send(message)
+
+        # HEAD is GET without the body (Content-Length kept): everything inside, response validation
+        # included, sees the GET; the journal still records HEAD.
+        await self.app({**scope, "method": "GET", HEAD_KEY: True}, receive, bodiless_send)

@@ -14,18 +14,21 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from sqlalchemy.orm import Session
 
+from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, list_events
 from ..storage.models import Credential, LoginEvent, Person, Tenant
 from ..storage.records import MAX_ID, as_id, credentials_of, find, root_of
+from ..timefmt import clamp_utc
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 JSON_TYPE = "application/json"  # sent as the registry's json_type
 STRING_IDS = "application/json+canvas-string-ids"
 RETENTION = timedelta(days=365)
 MAX_PER_PAGE = 100
+MAX_BOOKMARK = 200  # ours are ~60 characters; a longer one is not ours
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
 NOT_FOUND = {"errors": [{"message": "The specified resource does not exist."}]}
 NOT_AUTHORIZED = {"status": "unauthorized", "errors": [{"message": "user not authorized to perform that action"}]}
@@ -124,7 +127,7 @@ def _parse_time(value: str | None) -> datetime | None:
         at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return clamp_utc(at if at.tzinfo else at.replace(tzinfo=UTC))  # Ruby's Time has no year 9999 limit
 
 
 def _per_page(value: str | None) -> int:
@@ -151,16 +154,16 @@ def _encode_bookmark(ev: LoginEvent) -> str:
 
 def _decode_bookmark(page: str | None) -> tuple[datetime, int] | None:
     """An undecodable or foreign bookmark means the first page, as BookmarkedCollection does."""
-    if not page or not page.startswith("bookmark:"):
+    if not page or not page.startswith("bookmark:") or len(page) > MAX_BOOKMARK:
         return None
     token = page.removeprefix("bookmark:")
     try:
-        at, ident = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        at, ident = loads_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         parsed = datetime.fromisoformat(at)
         if parsed.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident <= MAX_ID:
             return None
-        return parsed, ident
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        return clamp_utc(parsed), ident
+    except (ValueError, TypeError):  # BadInput, binascii.Error and UnicodeDecodeError are ValueErrors
         return None
 
 

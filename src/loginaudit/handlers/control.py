@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
 from sqlalchemy.exc import IntegrityError
@@ -58,7 +59,13 @@ def _problem(status: int, detail: str) -> Reply:
 
 
 def _when(value: str | None) -> datetime | None:
-    return None if value is None else parse_iso(value)
+    """A body's date-time (the spec checked its format) as the store keeps it; 422 outside its range."""
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise ProblemException(status=422, title=_TITLES[422], detail=str(exc)) from None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -239,8 +239,8 @@ def _as_time(values: list[str]) -> tuple[datetime, ...]:
     for v in values:
         try:
             at = datetime.fromisoformat(v.replace("Z", "+00:00"))
-            out.append(at if at.tzinfo else at.replace(tzinfo=UTC))
-        except ValueError:
+            out.append((at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC))
+        except (ValueError, OverflowError):  # past year 9999 in UTC: equal to no stored time
             continue
     return tuple(out)
 

@@ -17,6 +17,7 @@ from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, count_events, list_events
 from ..storage.models import LoginEvent
+from ..storage.records import MAX_ID
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 from .qradar_filter import FilterError, parse, to_store
 
@@ -171,7 +172,7 @@ def _range(value: str | None) -> tuple[int, int] | None:
     if match is None:
         raise _fail(422, 36, "Failed to parse Range header. The syntax of the Range header must follow this "
                              "pattern: items=x-y")
-    start, end = int(match.group(1)), int(match.group(2))
+    start, end = (min(MAX_ID, int(g)) if len(g) <= 19 else MAX_ID for g in match.groups())  # ends past the data clamp
     if end < start:
         raise _fail(422, 36, 'Range of pages specified in "Range" header is negative. Non-negative page range '
                              "must be specified.")

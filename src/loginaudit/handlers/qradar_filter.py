@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, VisitError
 
 from ..storage.criteria import And, Between, Cmp, CmpOp, Expr, In, IsNull, Not, Or
@@ -54,7 +54,6 @@ ENUMS: dict[str, tuple[str, ...]] = {"attempt_result": ("SUCCESS", "FAILURE"),
 NUMERIC = ("attempt_time", "user_id")
 FALSE: Expr = In("id", ())
 TRUE: Expr = In("id", (), negate=True)
-MS = timedelta(milliseconds=1)
 
 
 class FilterError(ValueError):
@@ -117,12 +116,33 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="contextual")
 
 
+MAX_LENGTH = 10_000  # characters
+MAX_DEPTH = 24  # nested NOT/parentheses/AND-OR levels; SQLite's parser gives up near 45 NOTs
+MAX_PREDICATES = 256  # comparisons in one filter; each is a few terms of SQL
+
+
+def _bounded(tree: Tree[Token]) -> Tree[Token]:
+    """The parse tree, if small enough to transform (lark's Transformer recurses) and to compile."""
+    stack, predicates = [(tree, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FilterError(f"filter nested too deeply (more than {MAX_DEPTH} levels)")
+        if node.data in ("cmp", "isin", "between", "isnull"):
+            predicates += 1
+            if predicates > MAX_PREDICATES:
+                raise FilterError(f"filter has more than {MAX_PREDICATES} comparisons")
+            continue
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return tree
+
+
 def parse(text: str) -> Expr:
     """A QRadar filter string → a criteria tree over QRadar fields (raises FilterError)."""
-    if len(text) > 10_000:
-        raise FilterError("filter too long")
+    if len(text) > MAX_LENGTH:
+        raise FilterError(f"filter too long (more than {MAX_LENGTH} characters)")
     try:
-        tree = _parser().parse(text)
+        tree = _bounded(_parser().parse(text))
     except LarkError as exc:
         raise FilterError(str(exc).strip().split("\n", 1)[0]) from None
     try:
@@ -193,29 +213,35 @@ def _same(a: Any, b: Any) -> bool:
 
 # ---- translation to the store's canonical fields ----------------------------------------------------
 
-def _at(ms: Any) -> datetime:
-    try:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(ms))
-    except (OverflowError, ValueError):
-        raise FilterError(f"attempt_time out of range: {ms!r}") from None
+FIRST_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z: Python's first instant
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: its last whole millisecond
 
 
-def _time_cmp(op: CmpOp, ms: Any) -> Expr:
-    """attempt_time is the event time floored to the millisecond: compare on [t, t+1ms)."""
-    t = _at(ms)
+def _at(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+def _from(ms: int) -> Expr:
+    """attempt_time >= ms. Any Java long is a valid literal; beyond Python's datetime range the
+    answer is all or nothing, since every stored time lies inside it."""
+    return TRUE if ms <= FIRST_MS else FALSE if ms > LAST_MS else Cmp("occurred_at", ">=", _at(ms))
+
+
+def _time_cmp(op: CmpOp, ms: int) -> Expr:
+    """attempt_time is the event time floored to the millisecond: `= t` is the span [t, t+1ms)."""
     match op:
         case "=":
-            return And((Cmp("occurred_at", ">=", t), Cmp("occurred_at", "<", t + MS)))
+            return And((_from(ms), Not(_from(ms + 1))))
         case "!=":
             return Not(_time_cmp("=", ms))
         case "<":
-            return Cmp("occurred_at", "<", t)
+            return Not(_from(ms))
         case "<=":
-            return Cmp("occurred_at", "<", t + MS)
+            return Not(_from(ms + 1))
         case ">":
-            return Cmp("occurred_at", ">=", t + MS)
+            return _from(ms + 1)
         case ">=":
-            return Cmp("occurred_at", ">=", t)
+            return _from(ms)
     raise FilterError(op)
 
 
@@ -255,13 +281,13 @@ def to_store(expr: Expr) -> Expr:
         case IsNull(field="remote_ip", negate=neg):
             return IsNull("ip", negate=neg)
         case Cmp(field="attempt_time", op=op, value=v):
-            return _time_cmp(op, _coerce("attempt_time", v))
+            return _time_cmp(op, int(_coerce("attempt_time", v)))
         case In(field="attempt_time", values=vs, negate=neg):
-            hit = Or(tuple(_time_cmp("=", _coerce("attempt_time", v)) for v in vs)) if vs else FALSE
+            hit = Or(tuple(_time_cmp("=", int(_coerce("attempt_time", v))) for v in vs)) if vs else FALSE
             return Not(hit) if neg else hit
         case Between(field="attempt_time", low=lo, high=hi, negate=neg):
-            lo_ms, hi_ms = _coerce("attempt_time", lo), _coerce("attempt_time", hi)
-            hit = And((Cmp("occurred_at", ">=", _at(lo_ms)), Cmp("occurred_at", "<", _at(hi_ms) + MS)))
+            lo_ms, hi_ms = int(_coerce("attempt_time", lo)), int(_coerce("attempt_time", hi))
+            hit = And((_from(lo_ms), Not(_from(hi_ms + 1))))
             return Not(hit) if neg else hit
         case Cmp(field=f, op=op, value=v):
             return Cmp(_STORE_FIELD[f], op, _coerce(f, v))

@@ -14,6 +14,7 @@ from typing import Any
 from connexion.lifecycle import ConnexionResponse
 
 from ..registry import Vendor
+from ..wire import HEAD_KEY
 from . import prefer, ratelimit, rules
 from .journal import JOURNAL, Entry
 
@@ -79,7 +80,8 @@ class MockBehaviours:
             return
         operation = vendor.operation_for(scope["method"], path) if vendor else None
         entry = JOURNAL.open(time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                             method=scope["method"], path=path, query_string=scope.get("query_string", b""),
+                             method="HEAD" if scope.get(HEAD_KEY) else scope["method"], path=path,
+                             query_string=scope.get("query_string", b""),
                              headers=scope.get("headers", []), vendor=vendor.name if vendor else None,
                              operation=operation)
         started = time.perf_counter()

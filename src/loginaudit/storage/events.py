@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, contains_eager, joinedload
 
+from ..bounded import unstorable_at
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
 from .models import Credential, LoginEvent
 from .settings import store_epoch
@@ -72,12 +73,34 @@ def _unknown_or(col: Any, clause: ColumnElement[bool]) -> ColumnElement[bool]:
     return or_(col.is_(None), clause) if _nullable(col) else clause
 
 
+def _unstorable(value: Any) -> bool:
+    return isinstance(value, str) and unstorable_at(value) >= 0
+
+
+def _storable_only(expr: Expr) -> Expr:
+    """The same predicate with only storable strings in it (drivers cannot bind NUL or lone
+    surrogates). No stored string holds one, so `= v` matches nothing, and v orders just after
+    its text up to that character (p): `x < v` is `x <= p`, `x > v` is `x > p`."""
+    match expr:
+        case Cmp(field=f, op=op, value=v) if _unstorable(v):
+            if op in ("=", "!="):
+                return In(f, (), negate=op == "!=")
+            return Cmp(f, "<=" if op in ("<", "<=") else ">", v[: unstorable_at(v)])
+        case In(field=f, values=vs, negate=neg) if any(_unstorable(v) for v in vs):
+            return In(f, tuple(v for v in vs if not _unstorable(v)), negate=neg)
+        case Between(field=f, low=lo, high=hi, negate=neg) if _unstorable(lo) or _unstorable(hi):
+            inside = And((_storable_only(Cmp(f, ">=", lo)), _storable_only(Cmp(f, "<=", hi))))
+            return Not(inside) if neg else inside
+    return expr
+
+
 def compile_expr(expr: Expr) -> ColumnElement[bool]:
     """Criteria tree → SQLAlchemy boolean clause (values are always bound parameters).
 
     Two-valued logic: a comparison with a NULL column is false (or true for `!=` and negated
     forms), never unknown, so `Not(e)` always matches exactly the rows `e` does not.
     """
+    expr = _storable_only(expr)
     match expr:
         case Cmp(field=f, op=op, value=v):
             col = _column(f)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ..bounded import unstorable_at
 from . import clock
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
@@ -19,10 +20,16 @@ MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
 def as_id(text: str) -> int | None:
     """A client-supplied decimal id, or None when it is not one (or could not be a stored id)."""
     text = text.strip()
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:  # no int() on 5,000 digits
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+def storable_text(*values: str) -> bool:
+    """Whether the store could hold all these strings. Writes refuse what it cannot keep (NUL,
+    lone surrogates) on every backend, so such a string equals no stored one."""
+    return all(unstorable_at(v) < 0 for v in values)
 
 
 def _uuid() -> str:
@@ -136,11 +143,15 @@ def issue_token(session: Session, *, vendor: str, kind: str, secret: str, grants
 
 
 def find_token(session: Session, vendor: str, secret: str) -> ApiToken | None:
+    if not storable_text(vendor, secret):
+        return None
     return session.scalar(select(ApiToken).where(ApiToken.vendor == vendor, ApiToken.secret == secret))
 
 
 def tokens(session: Session, vendor: str | None = None) -> list[ApiToken]:
     stmt = select(ApiToken).order_by(ApiToken.id)
+    if vendor is not None and not storable_text(vendor):
+        return []
     if vendor:
         stmt = stmt.where(ApiToken.vendor == vendor)
     return list(session.scalars(stmt))
@@ -167,6 +178,8 @@ def counts(session: Session) -> dict[str, int]:
 
 def find(session: Session, model: type[M], **where: Any) -> M | None:
     """The first row of `model` whose columns equal `where`, or None (lookups by sis id, login...)."""
+    if not storable_text(*(v for v in where.values() if isinstance(v, str))):
+        return None
     stmt = select(model).filter_by(**where).order_by(model.id).limit(1)  # type: ignore[attr-defined]
     return session.scalars(stmt).first()
 

@@ -1,0 +1,77 @@
+"""Connexion 3.3's request intake, hardened where stock Connexion answers 500 to client input.
+
+Each piece is a small subclass of a Connexion 3.3 class (pinned in pyproject); the hostile-input
+tests fail if an upgrade changes what they replace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import connexion.frameworks.starlette as connexion_starlette
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem, ProblemException
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+
+from .bounded import MAX_DIGITS, BadInput, loads_json
+
+
+class SafeURIParser(OpenAPIURIParser):  # type: ignore[misc]
+    """Stock Connexion 3.3 answers 500 to `page[number][x]=1` and accepts a bare `page=`."""
+
+    def resolve_query(self, query_data: dict[str, Any]) -> dict[str, Any]:
+        for key in query_data:
+            if "[" not in key and self._is_deep_object_style_param(key):
+                raise BadRequestProblem(detail=f"Query parameter '{key}' must use {key}[key]=value form")
+        try:
+            return super().resolve_query(query_data)  # type: ignore[no-any-return]
+        except (KeyError, TypeError, AttributeError):
+            raise BadRequestProblem(detail="Malformed deepObject query parameter") from None
+
+
+class BoundedJSONBody(JSONRequestBodyValidator):  # type: ignore[misc]
+    """JSON bodies through `bounded.loads_json`: stock `json.loads` answers 500 to a 5,000-digit
+    number or 2,000 nested arrays. Vendors' bodies are only compared with the store (where a string
+    it cannot keep matches nothing); the control plane's are written to it."""
+
+    storable = False
+
+    async def _parse(self, stream: Any, scope: Any) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            return loads_json(raw.decode(self._encoding), storable=self.storable)
+        except BadInput as exc:
+            raise ProblemException(status=exc.status, title="Bad Request" if exc.status == 400 else
+                                   "Unprocessable Entity", detail=f"Request body not accepted: {exc}") from None
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise BadRequestProblem(detail=f"Request body not accepted: {exc}") from None
+
+
+class StorableJSONBody(BoundedJSONBody):
+    """The control plane's bodies are written to the store: no NUL, no lone surrogate (422)."""
+
+    storable = True
+
+
+def _validators(body: type[BoundedJSONBody]) -> dict[str, Any]:
+    return {**VALIDATOR_MAP, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": body})}
+
+
+VENDOR_VALIDATORS = _validators(BoundedJSONBody)
+CONTROL_VALIDATORS = _validators(StorableJSONBody)
+
+
+class BoundedIntegerConverter(connexion_starlette.IntegerConverter):  # type: ignore[misc]
+    """An integer path segment too long for `int()` stays a string, so validation answers 400
+    (`is not of type 'integer'`); stock Connexion raises ValueError while routing (a 500)."""
+
+    def convert(self, value: str) -> Any:
+        return value if len(value.lstrip("+-")) > MAX_DIGITS else int(value)
+
+
+# Connexion registers `starlette_utils.IntegerConverter()` for `{id:int}` whenever it builds its
+# routing middleware; naming ours there makes every app built afterwards use it.
+connexion_starlette.IntegerConverter = BoundedIntegerConverter
