@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: serve test lint typecheck pytest conform bench clean
+.PHONY: serve test fuzz lint typecheck pytest conform bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+FUZZ_SEED     ?= 7
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)  ## deeper Schemathesis (another seed, FUZZ_EXAMPLES per operation) and the hostile-input tests
+	LOGINAUDIT_FUZZ_SEED=$(FUZZ_SEED) LOGINAUDIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_schemathesis.py tests/test_hostile.py
 
 conform: $(STAMP)  ## every vendor's conformance suite against a freshly served emulator (JUnit in reports/)
 	$(BIN)/python -m loginaudit.conform.selfcheck

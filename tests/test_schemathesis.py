@@ -8,6 +8,7 @@ statuses a schema-valid request may get, and why) come from each spec's
 
 from __future__ import annotations
 
+import os
 import pathlib
 import tempfile
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 
 from loginaudit import seed as seeding
 from loginaudit.app import create_app
@@ -58,10 +59,14 @@ AUTH: dict[str, dict[str, str]] = {
     "ingedata.yaml": {"bearerAuth": _jwt, "cookieAuth": _jwt},
     "control.yaml": {},
 }
+# `make fuzz` sets these: more examples and another seed than the normal suite's fixed 60 at seed 42.
+FUZZ_SEED = os.environ.get("LOGINAUDIT_FUZZ_SEED")
+EXAMPLES = int(os.environ.get("LOGINAUDIT_FUZZ_EXAMPLES", "300" if FUZZ_SEED else "60"))
 _DOCS = {f: yaml.safe_load((spec_dir() / f).read_text()) for f in AUTH}
-CONFIG = conformance_config(((_DOCS[f], auth) for f, auth in AUTH.items()), seed=42, max_examples=60)
+CONFIG = conformance_config(((_DOCS[f], auth) for f, auth in AUTH.items()), seed=int(FUZZ_SEED or 42),
+                            max_examples=EXAMPLES)
 
-FAST = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FAST = settings(deadline=None, derandomize=FUZZ_SEED is None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +85,9 @@ def _conformance(name: str, base_path: str, client_spec: str | None = None) -> A
     @FAST
     def test(case: Any) -> None:
         case.call_and_validate()
+
+    if FUZZ_SEED is not None:
+        test = seed(int(FUZZ_SEED))(test)
 
     test.__name__ = f"test_{name}_conforms"
     return test

@@ -15,6 +15,7 @@ from connexion.resolver import RelativeResolver
 
 from . import errors, landing, wire
 from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
+from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
 from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
 from .storage import Store, bind
@@ -55,7 +56,10 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
         )
     errors.install(app, _renderer_for, allowed_methods)
+    # Middlewares added later sit inside earlier ones: the vendor's wire details apply to every answer;
+    # a request's size is bounded and its body read before anything (the journal included) works on it.
     app.add_middleware(wire.VendorWire, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
+    app.add_middleware(RequestLimits, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     # inside the Content-Type rewrite, so faults and Prefer answers leave with the vendor's exact type
     app.add_middleware(MockBehaviours, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     landing.install(app)

@@ -107,7 +107,12 @@ def seed(args: argparse.Namespace) -> None:
     store = _store(args.database_url)
     if args.reset:
         store.reset()
-    _seed(store, args.events, args.seed, datetime.fromisoformat(args.anchor) if args.anchor else None)
+    from .seed import AlreadySeeded
+
+    try:
+        _seed(store, args.events, args.seed, datetime.fromisoformat(args.anchor) if args.anchor else None)
+    except AlreadySeeded as exc:
+        raise SystemExit(f"loginaudit seed: {exc}") from None
     with store.session() as s:
         print(counts(s))
 

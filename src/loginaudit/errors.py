@@ -18,6 +18,8 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
+from .bounded import excerpt
+
 log = logging.getLogger(__name__)
 
 
@@ -48,8 +50,9 @@ Renderer = Callable[[int, str, Mapping[str, str], str], ConnexionResponse]
 
 
 def first_line(detail: str | None, fallback: str) -> str:
-    """Connexion's validation details dump the whole schema after the first line; keep that line."""
-    return (detail or fallback).strip().split("\n", 1)[0] or fallback
+    """Connexion's validation details dump the whole schema after the first line; keep that line,
+    and of a rejected value quoted in it (it can be megabytes) only an excerpt."""
+    return excerpt((detail or fallback).strip().split("\n", 1)[0] or fallback, 300)
 
 
 def install(app: Any, renderer_for: Callable[[str], Renderer | None],

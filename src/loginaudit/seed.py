@@ -25,6 +25,7 @@ from .registry import VENDORS
 from .storage import Store
 from .storage.models import ApiToken, LoginEvent
 from .storage.records import counts, create_credential, create_person, create_tenant, issue_token
+from .storage.settings import bump_generation
 
 WINDOW = timedelta(days=30)
 BATCH = 20_000
@@ -249,6 +250,7 @@ class _Writer:
             rows = [{n: p(ev[n]) if p else ev[n] for n, p in self.processors} for ev in batch]
         with self.store.engine.begin() as conn:
             conn.exec_driver_sql(self.sql, rows)
+            bump_generation(conn)
         if progress:
             progress(len(batch))
         batch.clear()

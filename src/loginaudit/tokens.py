@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from .registry import by_name
 from .storage import clock, current
 from .storage.models import ApiToken
-from .storage.records import find_token, issue_token
+from .storage.records import find_token, issue_token, usable
 
 
 def hex_secret(rng: random.Random | None, nbytes: int) -> str:
@@ -76,12 +76,14 @@ def resolve(vendor: str, secret: str) -> tuple[Status, Principal | None, datetim
         if tok.expires_at is not None and tok.expires_at <= clock.now(s):
             return "expired", None, tok.expires_at
         cred = tok.credential
+        if cred is not None and not usable(cred, clock.now(s)):  # a switched-off login's secrets stop working
+            return "unknown", None, None
         principal = Principal(
             token_id=tok.id, kind=tok.kind, grants=tuple(tok.grants or ()),
             credential_id=cred.id if cred else None, person_id=cred.person_id if cred else None,
             tenant_id=cred.tenant_id if cred else None, login=cred.login if cred else None,
         )
-        if tok.expires_at is None:
+        if tok.expires_at is None and (cred is None or cred.expires_at is None):
             if len(_VALID) > 10_000:
                 _VALID.clear()
             _VALID[(vendor, secret)] = (time.monotonic(), principal)

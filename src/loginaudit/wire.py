@@ -13,11 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from connexion.lifecycle import ConnexionResponse
+
 from .registry import Vendor
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 HEAD_KEY = "loginaudit.head"  # set in the scope of a HEAD answered as GET
+
+
+async def send_response(send: Any, response: ConnexionResponse, *, body: bool = True,
+                        extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A finished response straight onto the ASGI channel (answers made before Connexion runs)."""
+    raw = response.body if isinstance(response.body, bytes) else str(response.body or "").encode()
+    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
+               if k.lower() != "content-length"]
+    headers += [(b"content-length", str(len(raw)).encode()), *extra]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": raw if body else b""})
 
 
 class VendorWire:
@@ -46,11 +59,8 @@ class VendorWire:
             await self.app(scope, receive, rewriting_send)
             return
         if not getattr(vendor.module, "HEAD_ROUTED", True):
-            response = vendor.module.render_error(404, "Not Found", {}, scope["path"])
-            headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
-                       if k.lower() != "content-length"]
-            await rewriting_send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-            await rewriting_send({"type": "http.response.body", "body": b""})
+            await send_response(rewriting_send, vendor.module.render_error(404, "Not Found", {}, scope["path"]),
+                                body=False)
             return
 
         async def bodiless_send(message: Message) -> None:

@@ -359,10 +359,11 @@ def queryByUser(user_id: str, token_info: dict[str, Any], start_time: str | None
             raise _not_found()
         scope: Expr = Cmp("person_id", "=", person.id)
         if not (caller.site_admin or person.id == caller.principal.person_id):
-            creds = credentials_of(s, person.id)
-            visible = [c.id for c in creds if caller.can_read_logs_of(root_of(s, c.tenant).id)]
-            if not visible:
+            # Only the logins on the caller's own root account, deactivated ones included, and always:
+            # a person's other accounts (active or not) are never the caller's to read.
+            mine = [c for c in credentials_of(s, person.id, active_only=False)
+                    if caller.can_read_logs_of(root_of(s, c.tenant).id)]
+            if not any(c.active for c in mine):
                 raise _denied(s)
-            if len(visible) < len(creds):  # right on some of the user's accounts: only those logins
-                scope = In("credential_id", tuple(visible))
+            scope = In("credential_id", tuple(c.id for c in mine))
         return _respond(s, scope, caller, start_time, end_time, per_page, page)

@@ -211,13 +211,21 @@ def getCredential(credential_id: int) -> Reply:
 
 def ingestEvents(body: dict[str, Any]) -> Reply:
     events = [{**ev, "occurred_at": _when(ev["occurred_at"])} for ev in body["events"]]
-    try:
+
+    def ingest() -> list[int]:
         with current().session() as s:
-            return {"ids": ingest_events(s, events)}, 201, JSON
+            return ingest_events(s, events)
+
+    try:
+        try:
+            ids = ingest()
+        except IntegrityError:  # a concurrent retry stored some of these uuids first; now they are found
+            ids = ingest()
     except NotFound as exc:
         return _problem(404, str(exc))
     except ValueError as exc:
         return _problem(422, str(exc))
+    return {"ids": ids}, 201, JSON
 
 
 def listEvents(limit: int = 100, offset: int = 0, credential_id: int | None = None) -> Reply:

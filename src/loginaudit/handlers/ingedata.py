@@ -21,7 +21,7 @@ from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, count_events, list_events
 from ..storage.models import Credential, LoginEvent, Person
-from ..storage.records import as_id
+from ..storage.records import as_id, usable
 from ..tokens import TokenKind, hex_secret, resolve
 
 JSONAPI = "application/vnd.api+json"
@@ -98,16 +98,17 @@ def _load_key(pem: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _signing_key(s: Session) -> ec.EllipticCurvePrivateKey:
-    pem = settings.read(s, "ingedata", {}).get("jwt_key")
+    """One ES256 key for every worker, kept in the store where the control plane never shows it."""
+    pem = settings.read_private(s, "ingedata").get("jwt_key")
     if pem is None:
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
         try:
             with s.begin_nested():
-                settings.write(s, "ingedata", {"jwt_key": pem})
+                settings.write_private(s, "ingedata", {"jwt_key": pem})
         except IntegrityError:  # another worker made one first
-            pem = settings.read(s, "ingedata", {})["jwt_key"]
+            pem = settings.read_private(s, "ingedata")["jwt_key"]
     return _load_key(pem)
 
 
@@ -138,6 +139,9 @@ def _decode(token: str) -> dict[str, Any]:
             raise _unauthorized(message) from None
         if claims["exp"] <= clock.now(s).timestamp():  # the store's clock, so tests can expire tokens
             raise _unauthorized("Signature has expired")
+        account = s.get(Credential, claims["u"]) if isinstance(claims.get("u"), int) else None
+        if account is None or not usable(account, clock.now(s)):  # Verse loads the account on every request
+            raise _unauthorized()
     return {"sub": str(claims.get("u")), "claims": claims}
 
 

@@ -1,6 +1,8 @@
 """The request journal: the last N vendor requests of this process, credentials redacted.
 
-Bounded on purpose (WireMock's unbounded journal is its best-known OOM); N=0 turns it off.
+Bounded on purpose (WireMock's unbounded journal is its best-known OOM), in entries and in bytes:
+each recorded value is cut to VALUE_CHARS and the whole journal kept under MAX_BYTES, so a flood of
+requests with huge headers or queries costs at most that. N=0 turns it off.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from .credentials import SECRET_HEADERS, SECRET_PARAMS
 SIZE_ENV = "LOGINAUDIT_JOURNAL_SIZE"
 DEFAULT_SIZE = 1000
 REDACTED = "<redacted>"
+VALUE_CHARS = 512  # of each header and query value, and of the path (the rest is counted, not kept)
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= VALUE_CHARS else f"{text[:VALUE_CHARS]}...({len(text)} characters)"
 
 
 def redact_header(name: str, value: str) -> str:
@@ -43,6 +51,7 @@ class Entry:
     status: int | None = None
     latency_ms: float | None = None
     outcome: str = "handled"  # handled | prefer | throttled | fault-error | fault-drop
+    size: int = 0  # bytes it holds, roughly: what MAX_BYTES counts
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": self.time, "vendor": self.vendor, "operation": self.operation,
@@ -57,6 +66,7 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = count(1)
         self._entries: deque[Entry] = deque(maxlen=self._size(size))
+        self._bytes = 0
 
     @staticmethod
     def _size(size: int | None) -> int:
@@ -69,6 +79,7 @@ class Journal:
     def resize(self, size: int) -> None:
         with self._lock:
             self._entries = deque(self._entries, maxlen=max(0, size))
+            self._bytes = sum(e.size for e in self._entries)
 
     def open(self, *, time: str, method: str, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
              vendor: str | None, operation: str | None) -> Entry | None:
@@ -77,14 +88,20 @@ class Journal:
             return None
         decoded: dict[str, str] = {}
         for k, v in headers:
-            name = k.decode("latin-1").lower()
-            value = redact_header(name, v.decode("latin-1"))
-            decoded[name] = f"{decoded[name]}, {value}" if name in decoded else value
-        entry = Entry(seq=next(self._seq), time=time, method=method, path=path,
-                      query=parse_qsl(query_string.decode("latin-1"), keep_blank_values=True),
+            name = _cut(k.decode("latin-1").lower())
+            value = _cut(redact_header(name, v.decode("latin-1")))
+            decoded[name] = _cut(f"{decoded[name]}, {value}") if name in decoded else value
+        query = [(_cut(k), _cut(v)) for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)]
+        entry = Entry(seq=next(self._seq), time=time, method=method, path=_cut(path), query=query,
                       headers=decoded, vendor=vendor, operation=operation)
+        entry.size = 200 + len(entry.path) + sum(len(k) + len(v) for k, v in (*query, *decoded.items()))
         with self._lock:
+            if len(self._entries) == self._entries.maxlen:
+                self._bytes -= self._entries.popleft().size
             self._entries.append(entry)
+            self._bytes += entry.size
+            while self._bytes > MAX_BYTES and len(self._entries) > 1:
+                self._bytes -= self._entries.popleft().size
         return entry
 
     def entries(self, vendor: str | None = None, limit: int | None = None) -> list[Entry]:
@@ -96,6 +113,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 JOURNAL = Journal()

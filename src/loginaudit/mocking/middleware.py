@@ -11,10 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from connexion.lifecycle import ConnexionResponse
-
 from ..registry import Vendor
-from ..wire import HEAD_KEY
+from ..wire import HEAD_KEY, send_response
 from . import prefer, ratelimit, rules
 from .journal import JOURNAL, Entry
 
@@ -43,15 +41,6 @@ _random = random.Random()
 
 def reseed(seed: int | None) -> None:
     _random.seed(seed)
-
-
-async def _send_response(send: Any, response: ConnexionResponse) -> None:
-    body = response.body if isinstance(response.body, bytes) else (response.body or "").encode()
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
-               if k.lower() != "content-length"]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def _not_journaled(vendor: Vendor | None, path: str) -> bool:
@@ -119,7 +108,7 @@ class MockBehaviours:
                 raise DroppedConnection(f"injected connection drop on {path}")
             if fault.error_rate and _random.random() < fault.error_rate:
                 outcome("fault-error")
-                await _send_response(send, vendor.module.render_error(
+                await send_response(send, vendor.module.render_error(
                     fault.error_status, "injected fault", {}, path))
                 return
         limit = rules.limit_for(vendor.name)
@@ -128,7 +117,7 @@ class MockBehaviours:
             decision = ratelimit.LIMITER.take(limit, ratelimit.credential_key(headers, scope.get("query_string", b"")))
             if not decision.allowed:
                 outcome("throttled")
-                await _send_response(send, ratelimit.throttled(vendor, decision, path))
+                await send_response(send, ratelimit.throttled(vendor, decision, path))
                 return
         if operation is not None:
             header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"prefer"), None)
@@ -136,6 +125,6 @@ class MockBehaviours:
             if pref is not None:
                 accept = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"accept"), None)
                 outcome("prefer")
-                await _send_response(send, prefer.respond(vendor, operation, pref, accept, path))
+                await send_response(send, prefer.respond(vendor, operation, pref, accept, path))
                 return
         await self.app(scope, receive, send)

@@ -18,7 +18,9 @@ from connexion.lifecycle import ConnexionResponse
 
 from ..registry import Vendor
 from .credentials import SECRET_HEADERS, SECRET_PARAMS
-from .rules import RateLimit
+from .rules import RateLimit, limits
+
+KEPT_WINDOWS = 10_000  # callers remembered at once
 
 
 def credential_key(headers: list[tuple[bytes, bytes]], query_string: bytes) -> str:
@@ -46,6 +48,8 @@ class Limiter:
         now = time.monotonic()
         key = (rule.vendor, who)
         with self._lock:
+            if len(self._windows) >= KEPT_WINDOWS and key not in self._windows:
+                self._prune(now)
             started, used = self._windows.get(key, (now, 0))
             if now - started >= rule.window_seconds:
                 started, used = now, 0
@@ -54,6 +58,15 @@ class Limiter:
             self._windows[key] = (started, used)
         retry_after = max(1, math.ceil(rule.window_seconds - (now - started)))
         return Decision(allowed, rule.requests, max(0, rule.requests - used), retry_after)
+
+    def _prune(self, now: float) -> None:
+        """Forget windows that have ended (their caller starts afresh anyway); if every one is still
+        open, the oldest half: a flood of new credentials costs at most KEPT_WINDOWS entries."""
+        rules = {r.vendor: r.window_seconds for r in limits()}
+        self._windows = {k: w for k, w in self._windows.items() if now - w[0] < rules.get(k[0], 0)}
+        if len(self._windows) >= KEPT_WINDOWS:
+            by_age = sorted(self._windows.items(), key=lambda item: item[1][0])
+            self._windows = dict(by_age[len(by_age) // 2:])
 
     def clear(self) -> None:
         with self._lock:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
-from .settings import new_epoch
+from .settings import bump_generation
 
+log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///loginaudit.db"
 URL_ENV = "LOGINAUDIT_DATABASE_URL"
 
@@ -41,6 +44,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+WROTE = "loginaudit.wrote"  # Session.info flag: this transaction changed rows
+
+
+def _wrote(session: Session, _context: Any) -> None:
+    session.info[WROTE] = True
+
+
+def _wrote_by_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
 class Store:
     """One database: schema management and transactional sessions."""
 
@@ -48,15 +63,29 @@ class Store:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_flush", _wrote)
+        event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
 
     def create_schema(self) -> None:
+        """Tables and every index, also an index a killed bulk load dropped (queries would scan
+        forever) or one a newer version added to an existing store."""
         Base.metadata.create_all(self.engine)
+        for table in Base.metadata.sorted_tables:
+            for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+                try:
+                    with self.engine.begin() as conn:
+                        index.create(conn, checkfirst=True)
+                except IntegrityError as exc:  # e.g. duplicate event uuids stored before they were unique
+                    log.warning("index %s not created: %s", index.name, exc.orig)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session committed on success and rolled back on error."""
+        """A session committed on success and rolled back on error; one that wrote anything moves
+        the store's generation in the same transaction."""
         with self._sessions() as s, s.begin():
             yield s
+            if s.info.pop(WROTE, False):
+                bump_generation(s)
 
     def reset(self) -> None:
         """Delete every row, keeping the schema; ids start again at 1 on every backend, so a test's
@@ -65,14 +94,14 @@ class Store:
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             with self.session() as s:
                 s.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                new_epoch(s)
+                bump_generation(s)
             return
         with self.session() as s:  # SQLite reuses max(rowid)+1: an emptied table starts at 1
             for model in (LoginEvent, ApiToken, Credential, Person, Setting):
                 s.execute(delete(model))
             s.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
             s.execute(delete(Tenant))
-            new_epoch(s)
+            bump_generation(s)
 
     def dispose(self) -> None:
         self.engine.dispose()

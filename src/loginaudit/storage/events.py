@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, contains_eager, joine
 from ..bounded import unstorable_at
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
 from .models import Credential, LoginEvent
-from .settings import store_epoch
+from .settings import generation
 
 # Canonical field names a criteria tree or an order may use.
 FIELDS: dict[str, InstrumentedAttribute[Any]] = {
@@ -215,11 +215,13 @@ def count_events(session: Session, where: Expr | None, cap: int | None = None, o
     """How many events match (past the first `offset`); with `cap`, stop counting there.
 
     Counting a filter over a million rows is a scan (~140 ms on SQLite), and paging clients ask the
-    same count page after page (QRadar's Content-Range total). Events are append-only between
-    resets, so a count is remembered per (criteria, highest event id, store epoch) in this process.
+    same count page after page (QRadar's Content-Range total). A count is remembered per (criteria,
+    store generation) in this process; every committed write moves the generation. The generation
+    is read before counting, so a write committing in between can only make a remembered count
+    larger than its generation's, never smaller (a pager never stops short).
     """
     try:
-        key = (where, cap, offset, session.scalar(select(func.max(LoginEvent.id))), store_epoch(session))
+        key = (where, cap, offset, generation(session))
         hash(key)
     except TypeError:  # a criteria value that is not hashable: count without remembering
         return _count(session, where, cap, offset)

@@ -157,6 +157,8 @@ class LoginEvent(Base):
         Index("ix_events_credential_time_id", "credential_id", "occurred_at", "id"),
         Index("ix_events_person_time_id", "person_id", "occurred_at", "id"),
         Index("ix_events_tenant_time_id", "tenant_id", "occurred_at", "id"),
+        # Ingest is idempotent on the client's uuid: a retried batch stores nothing twice.
+        Index("ux_events_uuid", "uuid", unique=True),
     )
 
 

@@ -102,7 +102,9 @@ def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list
     """Store a batch of canonical events atomically and return their ids, in input order.
 
     An event names either a `credential_id` (person, tenant, login name and default auth method
-    follow from it) or just a `username` (a failed attempt for a name nobody holds).
+    follow from it) or just a `username` (a failed attempt for a name nobody holds). Idempotent on
+    `uuid`: an event whose uuid is stored already (a retried batch) is not stored again, and its
+    id is the stored one's. A concurrent twin can still win the race: IntegrityError, retry then.
     """
     creds: dict[int, Credential] = {}
     rows: list[dict[str, Any]] = []
@@ -126,8 +128,26 @@ def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list
         rows.append(row)
     if not rows:
         return []
-    stmt = insert(LoginEvent).returning(LoginEvent.id, sort_by_parameter_order=True)
-    return [int(i) for i in session.scalars(stmt, rows)]
+    ids = _stored_ids(session, [r["uuid"] for r in rows])
+    fresh, seen = [], set(ids)
+    for row in rows:  # the first of each new uuid, in input order
+        if row["uuid"] not in seen:
+            seen.add(row["uuid"])
+            fresh.append(row)
+    if fresh:
+        stmt = insert(LoginEvent).returning(LoginEvent.id, sort_by_parameter_order=True)
+        ids.update(zip((r["uuid"] for r in fresh), (int(i) for i in session.scalars(stmt, fresh)), strict=True))
+    return [ids[r["uuid"]] for r in rows]
+
+
+def _stored_ids(session: Session, uuids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    unique = sorted(set(uuids))
+    for start in range(0, len(unique), 1000):  # bound the bound parameters per statement
+        chunk = unique[start:start + 1000]
+        stmt = select(LoginEvent.uuid, LoginEvent.id).where(LoginEvent.uuid.in_(chunk))
+        found.update((row[0], row[1]) for row in session.execute(stmt))
+    return found
 
 
 def issue_token(session: Session, *, vendor: str, kind: str, secret: str, grants: list[str],
@@ -140,6 +160,12 @@ def issue_token(session: Session, *, vendor: str, kind: str, secret: str, grants
     session.add(token)
     session.flush()
     return token
+
+
+def usable(cred: Credential, now: datetime) -> bool:
+    """Whether a credential can still sign in: active, enabled, not expired, its person active."""
+    return (cred.active and cred.enabled and cred.person.active
+            and (cred.expires_at is None or cred.expires_at > now))
 
 
 def find_token(session: Session, vendor: str, secret: str) -> ApiToken | None:

@@ -1,9 +1,11 @@
-"""Per-vendor behaviour switches (e.g. Canvas's `api_auth_error_updates`), shared by all workers."""
+"""Settings every worker shares: vendor switches, vendor-private state, the store generation."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, cast
 
+from sqlalchemy import Connection, CursorResult, insert, update
 from sqlalchemy.orm import Session
 
 from .models import Setting
@@ -14,8 +16,9 @@ def _key(vendor: str) -> str:
 
 
 def read(session: Session, vendor: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The vendor's documented switches (the keys of `defaults`) with their current values; nothing else."""
     row = session.get(Setting, _key(vendor))
-    return {**defaults, **(row.value if row else {})}
+    return {**defaults, **{k: v for k, v in (row.value if row else {}).items() if k in defaults}}
 
 
 def write(session: Session, vendor: str, values: dict[str, Any]) -> None:
@@ -26,16 +29,30 @@ def write(session: Session, vendor: str, values: dict[str, Any]) -> None:
         row.value = {**row.value, **values}
 
 
-EPOCH_KEY = "store:epoch"
+GENERATION_KEY = "store:generation"
 
 
-def store_epoch(session: Session) -> str | None:
-    """A value that changes at every reset, so caches keyed on the store's contents never outlive them."""
-    row = session.get(Setting, EPOCH_KEY)
-    return None if row is None else str(row.value.get("epoch"))
+def generation(session: Session) -> str | None:
+    """A value every committed write changes (a reset too): what remembered answers are keyed on.
+
+    Not the highest event id: on PostgreSQL a batch with lower ids can commit after a later one."""
+    row = session.get(Setting, GENERATION_KEY)
+    return None if row is None else str(row.value.get("g"))
 
 
-def new_epoch(session: Session) -> None:
-    import uuid
+def bump_generation(conn: Connection | Session) -> None:
+    """Inside the writing transaction, so the new generation is visible exactly with the write."""
+    value = {"g": uuid.uuid4().hex}
+    done = conn.execute(update(Setting).where(Setting.key == GENERATION_KEY).values(value=value))
+    if not cast(CursorResult[Any], done).rowcount:  # the first write to this store
+        conn.execute(insert(Setting).values(key=GENERATION_KEY, value=value))
 
-    session.merge(Setting(key=EPOCH_KEY, value={"epoch": uuid.uuid4().hex}))
+
+def read_private(session: Session, name: str) -> dict[str, Any]:
+    """State a vendor keeps for itself (e.g. a signing key): never listed or served by the control plane."""
+    row = session.get(Setting, f"private:{name}")
+    return dict(row.value) if row else {}
+
+
+def write_private(session: Session, name: str, values: dict[str, Any]) -> None:
+    session.merge(Setting(key=f"private:{name}", value=dict(values)))

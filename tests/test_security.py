@@ -1,0 +1,137 @@
+"""Security and durability holes found by an attacker and a crashing host (issue 19), each reproduced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy import inspect
+
+from conftest import NOW, Arrange, at
+from loginaudit.storage import Store, settings
+from loginaudit.storage.models import LoginEvent
+from loginaudit.storage.records import ingest_events
+from test_cli import _serving
+
+
+def test_canvas_account_admin_never_reads_another_root_accounts_events(client: Any, arrange: Arrange) -> None:
+    """A person with an active login on root A and a deactivated one on root B: A's admin sees A only."""
+    a, b = arrange.tenant(name="A"), arrange.tenant(name="B")
+    admin = arrange.credential(arrange.person(email="admin@a.edu"), a, login="admin")
+    token = arrange.token("canvas", "account_admin", credential_id=admin["id"])
+    jane = arrange.person(email="jane@ex.edu")
+    on_a = arrange.credential(jane, a, login="jane-a")
+    on_b = arrange.credential(jane, b, login="jane-b", active=False)
+    arrange.events({"credential_id": on_a["id"], "occurred_at": at(2)},
+                   {"credential_id": on_b["id"], "occurred_at": at(1)})
+    r = client.get(f"/api/v1/audit/authentication/users/{jane['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    assert [e["links"]["login"] for e in r.json()["events"]] == [on_a["id"]]
+    assert [acc["id"] for acc in r.json()["linked"]["accounts"]] == [a["id"]]
+
+
+@pytest.mark.parametrize("switched_off", [{"active": False}, {"enabled": False},
+                                          {"expires_at": "2000-01-01T00:00:00Z"}, "person"])
+def test_secrets_of_a_switched_off_credential_stop_working(client: Any, arrange: Arrange, switched_off: Any) -> None:
+    uni = arrange.tenant(name="Uni")
+    person = arrange.person(email="jane@ex.edu", **({"active": False} if switched_off == "person" else {}))
+    cred = arrange.credential(person, uni, login="jane", **({} if switched_off == "person" else switched_off))
+    arrange.events({"credential_id": cred["id"], "occurred_at": at(1)})
+    canvas = arrange.token("canvas", "user", credential_id=cred["id"])
+    r = client.get(f"/api/v1/audit/authentication/logins/{cred['id']}", headers={"Authorization": f"Bearer {canvas}"})
+    assert (r.status_code, r.json()) == (401, {"errors": [{"message": "Invalid access token."}]})
+    sec = arrange.token("qradar", "sec_user", credential_id=cred["id"])
+    r = client.get("/api/access/login_attempts", headers={"SEC": sec})
+    assert (r.status_code, r.json()["code"]) == (401, 18)
+    key = arrange.token("ssojet", "api_key", credential_id=cred["id"])
+    r = client.get(f"/api/v1/users/{person['uuid']}/loginlogs", params={"client_id": uni["client_id"]},
+                   headers={"Authorization": f"Bearer {key}"})
+    assert (r.status_code, r.json()["error"]) == (401, 2001)
+    pulse = arrange.token("ingedata", "admin_key", credential_id=cred["id"])
+    r = client.post("/api/v3/iam/auth/api/login", json={"key": pulse})
+    assert (r.status_code, r.json()["errors"][0]["detail"]) == (401, "unauthorized_access")
+
+
+def test_ingedata_signing_key_is_never_served_and_forged_accounts_fail(client: Any, arrange: Arrange,
+                                                                       store: Any) -> None:
+    cred = arrange.credential(arrange.person(), arrange.tenant(), login="jane")
+    key = arrange.token("ingedata", "admin_key", credential_id=cred["id"])
+    token = client.post("/api/v3/iam/auth/api/login", json={"key": key}).json()["meta"]["token"]
+    shown = client.get("/_loginaudit/vendors/ingedata/settings").json()
+    assert "jwt_key" not in shown and "PRIVATE KEY" not in str(shown)
+    with store.session() as s:  # an attacker who had the key (it used to be served) mints for account 999
+        pem = settings.read_private(s, "ingedata")["jwt_key"]
+    claims = {"u": 999, "r": "admin", "s": ["read_all"], "exp": int((NOW + timedelta(days=9000)).timestamp())}
+    forged = jwt.encode(claims, pem, algorithm="ES256")
+    for bearer, status in ((token, 200), (forged, 401)):
+        r = client.get("/api/v3/iam/account_logins", headers={"Authorization": f"Bearer {bearer}"})
+        assert r.status_code == status, r.text
+
+
+def test_qradar_total_counts_a_batch_that_commits_after_a_later_one(client: Any, arrange: Arrange, store: Any) -> None:
+    """On PostgreSQL ids are taken at insert and seen at commit: a lower-id batch can commit last."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite commits one writer at a time: the race needs PostgreSQL")
+    cred = arrange.credential(arrange.person(), arrange.tenant(), login="jane")
+    sec = arrange.token("qradar", "sec_admin")
+    batch = [{"credential_id": cred["id"], "occurred_at": NOW - timedelta(minutes=m)} for m in range(1, 4)]
+
+    def total() -> str:
+        r = client.get("/api/access/login_attempts", headers={"SEC": sec, "Range": "items=0-0"})
+        return str(r.headers["content-range"]).rsplit("/", 1)[1]
+
+    slow = store.session()
+    ingest_events(slow.__enter__(), batch)  # ids 1-3, not committed yet
+    with store.session() as s:
+        ingest_events(s, batch[:2])  # ids 4-5, committed
+    assert total() == "2"
+    slow.__exit__(None, None, None)  # the lower ids commit last; the highest id did not move
+    assert total() == "5"
+
+
+def test_ingest_is_idempotent_on_uuid(client: Any, arrange: Arrange) -> None:
+    cred = arrange.credential(arrange.person(), arrange.tenant(), login="jane")
+    batch = [{"credential_id": cred["id"], "occurred_at": at(h), "uuid": f"00000000-0000-4000-8000-00000000000{h}"}
+             for h in (1, 2, 3)]
+    first = arrange.events(*batch)
+    assert arrange.events(*batch) == first  # the retry stores nothing and answers the same ids
+    assert arrange.events(batch[1], {**batch[1], "ip": "192.0.2.1"}) == [first[1], first[1]]  # the stored one wins
+    assert client.get("/_loginaudit/health").json()["counts"]["login_events"] == 3
+
+
+def test_a_batch_retried_after_the_server_was_killed_is_stored_once(tmp_path: Any) -> None:
+    """The client never saw the answer (kill -9 after the commit) and sends the batch again."""
+    batch = {"events": [{"username": "x@ex.edu", "occurred_at": "2026-11-22T08:00:00Z",
+                         "uuid": f"00000000-0000-4000-8000-00000000000{i}"} for i in range(5)]}
+    with _serving(tmp_path, "--demo-events", "0") as (base, _), httpx.Client(base_url=base) as http:
+        http.post("/_loginaudit/events", json=batch).raise_for_status()
+        pid = http.get("/_loginaudit/health").json()["worker"]
+        os.kill(pid, signal.SIGKILL)
+    with _serving(tmp_path, "--demo-events", "0") as (base, _), httpx.Client(base_url=base) as http:
+        assert http.post("/_loginaudit/events", json=batch).status_code == 201
+        assert http.get("/_loginaudit/health").json()["counts"]["login_events"] == 5
+
+
+def test_startup_rebuilds_indexes_a_killed_seed_dropped(store: Any) -> None:
+    with store.engine.begin() as conn:  # what a seed killed inside its bulk load leaves behind
+        for index in LoginEvent.__table__.indexes:
+            index.drop(conn)
+    Store(str(store.engine.url.render_as_string(hide_password=False))).create_schema()
+    names = {ix["name"] for ix in inspect(store.engine).get_indexes("login_events")}
+    assert {str(ix.name) for ix in LoginEvent.__table__.indexes} <= names
+
+
+def test_seeding_twice_is_a_message_not_a_traceback(tmp_path: Any) -> None:
+    env = {**os.environ, "LOGINAUDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'seed.db'}"}
+    command = [sys.executable, "-m", "loginaudit", "seed", "--events", "10"]
+    assert subprocess.run(command, env=env, capture_output=True, text=True).returncode == 0
+    again = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert "already holds seed 1" in again.stderr
