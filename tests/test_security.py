@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import inspect
 
 from conftest import NOW, Arrange, at
+from loginaudit.app import create_app
 from loginaudit.storage import Store, settings
 from loginaudit.storage.models import LoginEvent
 from loginaudit.storage.records import ingest_events
@@ -135,3 +137,32 @@ def test_seeding_twice_is_a_message_not_a_traceback(tmp_path: Any) -> None:
     again = subprocess.run(command, env=env, capture_output=True, text=True)
     assert again.returncode != 0 and "Traceback" not in again.stderr
     assert "already holds seed 1" in again.stderr
+
+
+def test_two_writers_on_one_sqlite_file_wait_for_each_other(tmp_path: Any) -> None:
+    """What two `serve --workers 2` processes on SQLite do: concurrent batches all land (no 500)."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    apps = [create_app(url), create_app(url)]
+    with apps[0].test_client() as first:
+        cred = first.post("/_loginaudit/credentials", json={
+            "person_id": first.post("/_loginaudit/people", json={"first_name": "J", "last_name": "D",
+                                                                 "email": "j@ex.edu"}).json()["id"],
+            "tenant_id": first.post("/_loginaudit/tenants", json={"name": "U"}).json()["id"], "login": "j"}).json()
+    statuses: list[int] = []
+
+    def writer(app: Any) -> None:
+        with app.test_client() as c:
+            for _ in range(10):
+                batch = [{"credential_id": cred["id"], "occurred_at": "2026-11-22T08:00:00Z"}] * 2000
+                statuses.append(c.post("/_loginaudit/events", json={"events": batch}).status_code)
+
+    threads = [threading.Thread(target=writer, args=(app,)) for app in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 20
+    with apps[1].test_client() as c:
+        assert c.get("/_loginaudit/health").json()["counts"]["login_events"] == 40_000
+    for app in apps:
+        app.store.dispose()

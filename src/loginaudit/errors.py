@@ -16,6 +16,7 @@ from typing import Any
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from .bounded import excerpt
@@ -88,6 +89,9 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         return render(request, 400, "Bad Request", "Request body is not valid UTF-8", None)
 
     def on_crash(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            # SQLite's write lock not had within busy_timeout (several processes on one file): busy, not broken
+            return render(request, 503, "Service Unavailable", "The store is busy; retry", {"Retry-After": "1"})
         if isinstance(exc, RuntimeError) and "outside of operation context" in str(exc):
             # A path Connexion's router did not match (e.g. a path parameter with a newline) still
             # reached Flask's router; nothing is routed there, so it is the vendor's 404.

@@ -258,7 +258,7 @@ def _dates(record: dict[str, Any], *keys: str) -> dict[str, Any]:
 def load(store: Store, doc: dict[str, Any]) -> Loaded:
     """Create everything `doc` describes, atomically; return the names' ids and the tokens' secrets."""
     doc = _shape(doc)
-    with store.session() as s:
+    with store.session(write=True) as s:
         loader = _Loader(s)
         if doc.get("clock") is not None:
             loader.clock(doc["clock"])

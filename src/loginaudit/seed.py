@@ -172,7 +172,7 @@ def seed(store: Store, *, events: int, seed: int = 1, anchor: datetime | None = 
     fake = Faker(["en_US"])
     fake.seed_instance(seed)
     try:
-        with store.session() as s:
+        with store.session(write=True) as s:
             habits, tokens = _arrange_all(s, fake, rng, events, anchor)
     except IntegrityError:
         raise AlreadySeeded(f"the store already holds seed {seed}'s records; reset it or pick another seed") from None

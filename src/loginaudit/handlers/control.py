@@ -160,7 +160,7 @@ def setVendorSettings(vendor: str, body: dict[str, Any]) -> Reply:
             return _problem(422, f"{v.name} has no setting {key!r}; it has {sorted(defaults)}")
         if type(value) is not type(defaults[key]):
             return _problem(422, f"{v.name} setting {key!r} takes a {type(defaults[key]).__name__}")
-    with current().session() as s:
+    with current().session(write=True) as s:
         settings.write(s, v.name, body)
         return settings.read(s, v.name, defaults), 200, JSON
 
@@ -168,7 +168,7 @@ def setVendorSettings(vendor: str, body: dict[str, Any]) -> Reply:
 def _create(make: Any, render: Any, body: dict[str, Any], *dates: str) -> Reply:
     fields = {**body, **{d: _when(body.get(d)) for d in dates if d in body}}
     try:
-        with current().session() as s:
+        with current().session(write=True) as s:
             return render(make(s, **fields)), 201, JSON
     except NotFound as exc:
         return _problem(404, str(exc))
@@ -213,7 +213,7 @@ def ingestEvents(body: dict[str, Any]) -> Reply:
     events = [{**ev, "occurred_at": _when(ev["occurred_at"])} for ev in body["events"]]
 
     def ingest() -> list[int]:
-        with current().session() as s:
+        with current().session(write=True) as s:
             return ingest_events(s, events)
 
     try:
@@ -248,20 +248,20 @@ def getClock() -> Reply:
 def setClock(body: dict[str, Any]) -> Reply:
     at = _when(body["now"])
     assert at is not None
-    with current().session() as s:
+    with current().session(write=True) as s:
         clock.set_clock(s, at, frozen=body.get("frozen", True))
     return _clock()
 
 
 def resetClock() -> Reply:
-    with current().session() as s:
+    with current().session(write=True) as s:
         clock.reset_clock(s)
     return _clock()
 
 
 def issueToken(body: dict[str, Any]) -> Reply:
     try:
-        with current().session() as s:
+        with current().session(write=True) as s:
             token = issue(s, body["vendor"], body["kind"], credential_id=body.get("credential_id"),
                           secret=body.get("secret"), grants=body.get("grants"), label=body.get("label"),
                           expires_at=_when(body.get("expires_at")))

@@ -86,7 +86,7 @@ class _Cached:
         return self.value
 
     def put(self, value: dict[str, Any]) -> None:
-        with current().session() as s:
+        with current().session(write=True) as s:
             row = s.get(Setting, self.key)
             if row is None:
                 s.add(Setting(key=self.key, value=value))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -26,6 +26,7 @@ def database_url(url: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy's `begin` event below says BEGIN, not the driver
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; several processes share it
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -34,10 +35,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+IMMEDIATE = "loginaudit_immediate"  # execution option of a connection that will write
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """A writing transaction takes SQLite's write lock at BEGIN, waiting for it (busy_timeout): a
+    deferred one that read first gets SQLITE_BUSY at once when another process writes, whatever the
+    timeout ("database is locked" under two workers)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -79,10 +91,13 @@ class Store:
                     log.warning("index %s not created: %s", index.name, exc.orig)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
         """A session committed on success and rolled back on error; one that wrote anything moves
-        the store's generation in the same transaction."""
+        the store's generation in the same transaction. Say `write` when it will write: on SQLite
+        it then waits for the write lock up front instead of failing halfway."""
         with self._sessions() as s, s.begin():
+            if write:
+                s.connection(execution_options={IMMEDIATE: True})
             yield s
             if s.info.pop(WROTE, False):
                 bump_generation(s)
@@ -92,11 +107,11 @@ class Store:
         arranged records get the same ids on SQLite and PostgreSQL."""
         if self.engine.dialect.name == "postgresql":
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            with self.session() as s:
+            with self.session(write=True) as s:
                 s.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 bump_generation(s)
             return
-        with self.session() as s:  # SQLite reuses max(rowid)+1: an emptied table starts at 1
+        with self.session(write=True) as s:  # SQLite reuses max(rowid)+1: an emptied table starts at 1
             for model in (LoginEvent, ApiToken, Credential, Person, Setting):
                 s.execute(delete(model))
             s.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
