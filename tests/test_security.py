@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -166,3 +167,102 @@ def test_two_writers_on_one_sqlite_file_wait_for_each_other(tmp_path: Any) -> No
         assert c.get("/_loginaudit/health").json()["counts"]["login_events"] == 40_000
     for app in apps:
         app.store.dispose()
+
+
+def test_only_known_host_names_are_answered(client: Any) -> None:
+    """DNS rebinding: a page at evil.example resolves its name to 127.0.0.1 and reads /tokens."""
+    for path in ("/_loginaudit/tokens", "/api/admin/logins", "/"):
+        r = client.get(path, headers={"Host": "evil.example:8080"})
+        assert r.status_code == 421 and "--allowed-host" in r.json()["detail"], path
+    assert client.get("/_loginaudit/health", headers={"Host": "localhost:8080"}).status_code == 200
+    assert client.get("/_loginaudit/health", headers={"Host": "[::1]:8080"}).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Origin": "http://testserver:3000"}, {"Sec-Fetch-Site": "cross-site"},
+                                     {"Content-Type": "text/plain"}])
+def test_browsers_cannot_write_to_the_control_plane(client: Any, arrange: Arrange, headers: dict[str, str]) -> None:
+    arrange.tenant(name="Kept")
+    r = client.post("/_loginaudit/reset", headers=headers)
+    assert r.status_code in (403, 415), r.text
+    assert client.get("/_loginaudit/health").json()["counts"]["tenants"] == 1
+    assert client.post("/_loginaudit/reset", headers={"Origin": "http://testserver"}).status_code == 204
+
+
+def test_a_control_token_guards_the_control_plane_but_not_its_docs(tmp_path: Any) -> None:
+    app = create_app(f"sqlite:///{tmp_path / 'guarded.db'}", control_token="s3cret")
+    try:
+        with app.test_client() as c:
+            r = c.get("/_loginaudit/tokens")
+            assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+            assert c.get("/_loginaudit/tokens", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+            assert c.get("/_loginaudit/openapi.json").status_code == 200
+            assert c.get("/api/admin/logins").status_code == 401  # the vendors' own auth, untouched
+    finally:
+        app.store.dispose()
+
+
+def test_serving_on_every_interface_warns_and_answers_any_host(tmp_path: Any) -> None:
+    with _serving(tmp_path, "--host", "0.0.0.0", "--demo-events", "0") as (base, banner):
+        assert banner.startswith("WARNING: serving on 0.0.0.0") and "--control-token" in banner
+        assert httpx.get(f"{base}/_loginaudit/health", headers={"Host": "emulator.internal"}).status_code == 200
+
+
+def test_workers_exit_when_their_supervisor_is_killed(tmp_path: Any) -> None:
+    with _serving(tmp_path, "--workers", "2", "--demo-events", "0") as (base, _):
+        workers = set()
+        for _ in range(100):
+            with httpx.Client(base_url=base) as http:  # a new connection each time: either worker answers
+                workers.add(http.get("/_loginaudit/health").json()["worker"])
+            if len(workers) == 2:
+                break
+        assert len(workers) == 2
+        (supervisor,) = _parents_of(workers)
+        os.kill(supervisor, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def _parents_of(workers: set[int]) -> set[int]:
+    """The workers' parent: the `serve` supervisor."""
+    parents = set()
+    for pid in workers:
+        with open(f"/proc/{pid}/stat") as fh:
+            parents.add(int(fh.read().split(") ", 1)[1].split()[1]))
+    assert len(parents) == 1
+    return parents
+
+
+def test_admin_tokens_of_one_tenant_read_that_tenant_only(client: Any, arrange: Arrange) -> None:
+    """Each tenant is its own QRadar console, Pulse organization, Unleash instance."""
+    a, b = arrange.tenant(name="A"), arrange.tenant(name="B")
+    alice = arrange.credential(arrange.person(email="alice@a.com"), a, login="alice", role="admin")
+    bob = arrange.credential(arrange.person(email="bob@b.com"), b, login="bob", role="admin")
+    arrange.events({"credential_id": alice["id"], "occurred_at": at(2)},
+                   {"credential_id": bob["id"], "occurred_at": at(1)})
+    pw = arrange.token("qradar", "basic_admin", credential_id=bob["id"])
+    basic = httpx.BasicAuth("bob", pw)
+    r = client.get("/api/access/login_attempts", auth=basic)
+    assert [row["user_id"] for row in r.json()] == [bob["id"]]
+    key = arrange.token("ingedata", "admin_key", credential_id=bob["id"])
+    jwt_b = client.post("/api/v3/iam/auth/api/login", json={"key": key}).json()["meta"]["token"]
+    auth = {"Authorization": f"Bearer {jwt_b}"}
+    r = client.get("/api/v3/iam/account_logins", headers=auth)
+    assert [row["relationships"]["account"]["data"]["id"] for row in r.json()["data"]] == [str(bob["id"])]
+    assert client.get(f"/api/v3/iam/accounts/{alice['id']}", headers=auth).status_code == 404
+    assert client.get(f"/api/v3/iam/people/{alice['person_id']}", headers=auth).status_code == 404
+    pat = arrange.token("unleash", "pat", credential_id=bob["id"], grants=["ADMIN"])
+    r = client.get("/api/admin/logins", headers={"Authorization": pat})
+    assert [e["username"] for e in r.json()["events"]] == ["bob"]
+    unscoped = arrange.token("unleash", "admin")  # an admin API token belongs to no user: the whole instance
+    assert len(client.get("/api/admin/logins", headers={"Authorization": unscoped}).json()["events"]) == 2

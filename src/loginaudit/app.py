@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, Literal
 
 import connexion
 from connexion.jsonifier import Jsonifier
@@ -13,7 +13,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
-from . import errors, landing, wire
+from . import errors, guard, landing, wire
 from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
@@ -27,8 +27,11 @@ def _renderer_for(path: str) -> errors.Renderer | None:
 
 
 def create_app(database_url: str | None = None, *, validate_responses: bool | None = None,
-               store: Store | None = None) -> Any:
-    """Build the app; `validate_responses` defaults to $LOGINAUDIT_VALIDATE_RESPONSES (off)."""
+               store: Store | None = None, allowed_hosts: frozenset[str] | Literal["env"] | None = "env",
+               control_token: str | None = None) -> Any:
+    """Build the app; `validate_responses` defaults to $LOGINAUDIT_VALIDATE_RESPONSES (off), the host
+    names it answers to to $LOGINAUDIT_ALLOWED_HOSTS plus loopback (None: any), the control-plane
+    token to $LOGINAUDIT_CONTROL_TOKEN (none)."""
     if validate_responses is None:
         validate_responses = os.environ.get("LOGINAUDIT_VALIDATE_RESPONSES", "") not in ("", "0")
     store = store or Store(database_url)
@@ -56,8 +59,12 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
         )
     errors.install(app, _renderer_for, allowed_methods)
-    # Middlewares added later sit inside earlier ones: the vendor's wire details apply to every answer;
+    hosts = guard.allowed_hosts_from_env() if allowed_hosts == "env" else allowed_hosts
+    token = control_token or os.environ.get(guard.CONTROL_TOKEN_ENV) or None
+    # Middlewares added later sit inside earlier ones: who may call comes first (it costs nothing);
+    # the vendor's wire details apply to every answer;
     # a request's size is bounded and its body read before anything (the journal included) works on it.
+    app.add_middleware(guard.Guard, MiddlewarePosition.BEFORE_EXCEPTION, allowed_hosts=hosts, control_token=token)
     app.add_middleware(wire.VendorWire, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     app.add_middleware(RequestLimits, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     # inside the Content-Type rewrite, so faults and Prefer answers leave with the vendor's exact type

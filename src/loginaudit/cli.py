@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
 from datetime import datetime
 from typing import Any
@@ -51,8 +52,17 @@ def _banner(store: Store, host: str, port: int) -> str:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from .asgi import SUPERVISOR_ENV
+    from .guard import ALLOWED_HOSTS_ENV, CONTROL_TOKEN_ENV, LOOPBACK, hosts_for_bind
+
     if args.database_url:
         os.environ[URL_ENV] = args.database_url
+    # read by every worker process's app (loginaudit.asgi:create)
+    os.environ[ALLOWED_HOSTS_ENV] = hosts_for_bind(args.host, args.allowed_host)
+    if args.control_token:
+        os.environ[CONTROL_TOKEN_ENV] = args.control_token
+    if args.workers > 1:
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
     store = _store(args.database_url)
     with store.session() as s:
         empty = counts(s)["login_events"] == 0
@@ -65,6 +75,11 @@ def serve(args: argparse.Namespace) -> None:
     if args.journal_size is not None:
         os.environ[JOURNAL_SIZE_ENV] = str(args.journal_size)  # for worker processes
         JOURNAL.resize(args.journal_size)  # this process's journal exists already
+    if args.host not in LOOPBACK:
+        print(f"WARNING: serving on {args.host}, not loopback: whoever reaches this port can read every secret at "
+              "/_loginaudit/tokens and wipe the store."
+              + ("" if args.control_token else " Set --control-token to guard the control plane.") + "\n",
+              file=sys.stderr, flush=True)
     print(_banner(store, args.host, args.port), flush=True)
     store.dispose()
     uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
@@ -154,7 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="serve every vendor API (seeds demo data into an empty store)")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it: see --control-token)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name clients may call it by besides loopback and --host (repeatable)")
+    p.add_argument("--control-token", help="require 'Authorization: Bearer TOKEN' on the control plane "
+                                           "(default $LOGINAUDIT_CONTROL_TOKEN)")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--demo-events", type=int, default=DEMO_EVENTS, help="events to seed when the store is empty")

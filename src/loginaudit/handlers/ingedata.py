@@ -21,7 +21,7 @@ from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, count_events, list_events
 from ..storage.models import Credential, LoginEvent, Person
-from ..storage.records import as_id, usable
+from ..storage.records import as_id, credentials_of, usable
 from ..tokens import TokenKind, hex_secret, resolve
 
 JSONAPI = "application/vnd.api+json"
@@ -211,6 +211,13 @@ def _scopes(token_info: dict[str, Any]) -> tuple[set[str], int]:
     return scopes, int(claims.get("u") or 0)
 
 
+def _organization(s: Session, account_id: int) -> int:
+    """The organization (tenant) of the token's account: each organization is its own Pulse instance."""
+    account = s.get(Credential, account_id)
+    assert account is not None  # _decode refused tokens of accounts that are gone
+    return account.tenant_id
+
+
 def _count(value: str | None) -> bool:
     if value is None:
         return False
@@ -297,10 +304,10 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
     offset, size = (page_number - 1) * page_size, page_size
     included = set(query.getlist("included[]"))
     fields = {t: query.getlist(f"fields[{t}][]") for t in (LOGIN, ACCOUNT, PERSON) if f"fields[{t}][]" in query}
-    where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
-                   Cmp("successful", "=", True),
-                   None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
     with current().session() as s:
+        where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
+                       Cmp("successful", "=", True), Cmp("tenant_id", "=", _organization(s, user)),
+                       None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
         rows = list_events(s, EventQuery(where=where, order=_order(sort), offset=offset, limit=size))
         doc: dict[str, Any] = {"data": [_sparse(_login(ev), fields) for ev in rows]}
         extra: dict[tuple[str, str], dict[str, Any]] = {}
@@ -331,6 +338,10 @@ def _single(resource_id: str, token_info: dict[str, Any], render: Any, load: Any
             own = s.get(Credential, user)
             visible = own is not None and (owner.id == own.id if owner else record.id == own.person_id)
             record = record if visible else None
+        elif record is not None:  # read_all reads its own organization's accounts and people
+            org = _organization(s, user)
+            record = record if (owner.tenant_id == org if owner else any(
+                c.tenant_id == org for c in credentials_of(s, record.id, active_only=False))) else None
         if record is None:
             raise VendorError(404, _error(404, "Verse::Error::RecordNotFound", resource_id), content_type=ERROR_TYPE)
         return {"data": render(record)}, 200, {"Content-Type": JSONAPI}

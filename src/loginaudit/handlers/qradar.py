@@ -206,7 +206,9 @@ def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
     span = _range(headers.get("range"))
     principal: Principal = token_info["principal"]
     visible = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
-                     None if "ADMIN" in principal.grants else Cmp("credential_id", "=", principal.credential_id))
+                     None if "ADMIN" in principal.grants else Cmp("credential_id", "=", principal.credential_id),
+                     # a tenant is a console of its own: a user's token, ADMIN or not, reads that console only
+                     None if principal.tenant_id is None else Cmp("tenant_id", "=", principal.tenant_id))
     where = all_of(visible, where)
     with current().session() as s:
         total = count_events(s, where)

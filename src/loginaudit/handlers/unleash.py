@@ -126,9 +126,11 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    tenant = token_info["principal"].tenant_id  # a token of a user of one instance reads that instance only
     with current().session() as s:
         since = clock.now(s) - RETENTION
-        where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since))
+        where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since),
+                       None if tenant is None else Cmp("tenant_id", "=", tenant))
         rows = [_event(ev) for ev in list_events(s, EventQuery(where=where, with_credential=False))]
     if _wants_csv(request.headers.get("accept", "")):
         if not rows:
