@@ -66,12 +66,37 @@ def _rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn workers), from /proc."""
+    pids = [pid]
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    pids += [int(c) for c in children]
+    ticks = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Result:
     rps: float
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = float("nan")  # server CPU per request (process and children)
+
+
+def measured(pid: int, url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+    """`load`, with the serving process's CPU time per request."""
+    before = _cpu_seconds(pid)
+    result = load(url, headers, seconds, connections)
+    requests = result.rps * seconds
+    result.cpu_us = (_cpu_seconds(pid) - before) / requests * 1e6 if requests else float("nan")
+    return result
 
 
 # ---- load generators -----------------------------------------------------------------------------------
@@ -277,7 +302,7 @@ def _server(url: str, workers: int = 1, pin: bool = True) -> Iterator[tuple[str,
 
 
 @contextmanager
-def _prism(spec: str) -> Iterator[str | None]:
+def _prism(spec: str) -> Iterator[tuple[str, int] | None]:
     prism = PRISM_DIR / "node_modules" / ".bin" / "prism"
     if not prism.exists():
         if shutil.which("npm") is None:
@@ -292,7 +317,7 @@ def _prism(spec: str) -> Iterator[str | None]:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base + "/", proc)  # any answer (Prism has no health route) means it listens
-        yield base
+        yield base, proc.pid
     finally:
         _stop(proc)
 
@@ -336,7 +361,7 @@ def main() -> None:
         for ep in plan:
             wait_until_up(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
             load(base + ep.path, ep.headers, args.warmup, args.connections)
-            result = load(base + ep.path, ep.headers, args.seconds, args.connections)
+            result = measured(proc.pid, base + ep.path, ep.headers, args.seconds, args.connections)
             rss = max(rss, _rss_mb(proc.pid))
             wait_until_up(f"{base}/_loginaudit/health", proc)
             alone = load(base + ep.path, ep.headers, args.latency_seconds, 1)  # service time, no queueing
@@ -345,20 +370,22 @@ def main() -> None:
     if not args.no_prism:
         for vendor, (spec, path) in PRISM_PATHS.items():
             headers = next(ep.headers for ep, _, _ in rows if ep.vendor == vendor)
-            with _prism(spec) as pbase:
-                if pbase is None:
+            with _prism(spec) as started:
+                if started is None:
                     break
+                pbase, pid = started
                 load(pbase + path, headers, args.warmup, args.connections)
-                prism[vendor] = load(pbase + path, headers, args.seconds, args.connections)
+                prism[vendor] = measured(pid, pbase + path, headers, args.seconds, args.connections)
 
-    print("\n| vendor | case | req/s | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms | 1 conn: p99 ms "
-          "| Prism req/s (non-2xx) | ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| vendor | case | req/s | CPU µs/req | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms | 1 conn: p99 ms "
+          "| Prism req/s (non-2xx) | Prism CPU µs/req | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for ep, r, a in rows:
         p = prism.get(ep.vendor) if ep.case == "50-item page" else None
         ratio = f"{r.rps / p.rps:.2f}x" if p else ""
-        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors + a.errors} | "
-              f"{a.p50_ms:.1f} | {a.p99_ms:.1f} | {f'{p.rps:.0f} ({p.errors})' if p else ''} | {ratio} |")
+        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+              f"{r.errors + a.errors} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {f'{p.rps:.0f} ({p.errors})' if p else ''} | "
+              f"{f'{p.cpu_us:.0f}' if p else ''} | {ratio} |")
     print(f"\nserver RSS (max during the run): {rss:.0f} MB")
 
     if args.pg_url:

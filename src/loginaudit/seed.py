@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .registry import VENDORS
 from .storage import Store
+from .storage.db import analyze
 from .storage.models import ApiToken, LoginEvent
 from .storage.records import counts, create_credential, create_person, create_tenant, issue_token
 from .storage.settings import bump_generation
@@ -218,11 +219,7 @@ def _bulk_load(store: Store, big: bool) -> Iterator[None]:
         with store.engine.begin() as conn:
             for index in indexes:
                 index.create(conn)
-            # Statistics for the planner: without them SQLite picks between equally shaped indexes
-            # by creation order, e.g. tenant instead of person for SSOJet's page (270 ms, not 0.6).
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-            conn.exec_driver_sql("ANALYZE")
+            analyze(conn)
 
 
 class _Writer:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -68,6 +68,16 @@ def _wrote_by_statement(state: ORMExecuteState) -> None:
         state.session.info[WROTE] = True
 
 
+def analyze(conn: Connection) -> None:
+    """Planner statistics, complete: without them SQLite picks between equally shaped indexes by
+    creation order (tenant instead of person for SSOJet's page: 270 ms, not 0.6), and sampled ones
+    (analysis_limit=1000) estimated 1,000 events per tenant where there were 333,000, so Ingedata's
+    one-account page took the tenant index (89 ms, not 2). Complete: 0.84 s on 1M events."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=0")
+    conn.exec_driver_sql("ANALYZE")
+
+
 class Store:
     """One database: schema management and transactional sessions."""
 
@@ -82,13 +92,22 @@ class Store:
         """Tables and every index, also an index a killed bulk load dropped (queries would scan
         forever) or one a newer version added to an existing store."""
         Base.metadata.create_all(self.engine)
+        created = False
         for table in Base.metadata.sorted_tables:
+            present = {ix["name"] for ix in inspect(self.engine).get_indexes(table.name)}
             for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+                if index.name in present:
+                    continue
                 try:
                     with self.engine.begin() as conn:
-                        index.create(conn, checkfirst=True)
+                        index.create(conn)
+                    created = True
                 except IntegrityError as exc:  # e.g. duplicate event uuids stored before they were unique
                     log.warning("index %s not created: %s", index.name, exc.orig)
+        if created:
+            with self.engine.begin() as conn:
+                analyze(conn)
+
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:

@@ -157,6 +157,9 @@ class LoginEvent(Base):
         Index("ix_events_credential_time_id", "credential_id", "occurred_at", "id"),
         Index("ix_events_person_time_id", "person_id", "occurred_at", "id"),
         Index("ix_events_tenant_time_id", "tenant_id", "occurred_at", "id"),
+        # A tenant's events in id order (Ingedata's default sort, scoped to the token's organization):
+        # without it SQLite takes the time index above and sorts a third of 1M rows (2.3 s, not 0.1 ms).
+        Index("ix_events_tenant_id", "tenant_id", "id"),
         # Ingest is idempotent on the client's uuid: a retried batch stores nothing twice.
         Index("ux_events_uuid", "uuid", unique=True),
     )
