@@ -55,6 +55,13 @@ def test_an_event_ingested_through_one_worker_is_read_through_another(tmp_path: 
             q = b.get("/api/access/login_attempts", headers={"SEC": loaded["tokens"]["sec"]["secret"]})
             assert q.headers["content-range"] == "items 0-0/1"
             assert b.get("/_loginaudit/clock").json()["now"].startswith("2026-11-22T12:00:00")
+            # B remembers its answer; a write through A is seen by B's very next read (the generation)
+            unleash = {"Authorization": loaded["tokens"]["admin"]["secret"]}
+            assert len(b.get("/api/admin/logins", headers=unleash).json()["events"]) == 1
+            a.post("/_loginaudit/events", json={"events": [
+                {"credential_id": loaded["credentials"]["jane"], "occurred_at": "2026-11-22T11:30:00Z"}]}
+            ).raise_for_status()
+            assert len(b.get("/api/admin/logins", headers=unleash).json()["events"]) == 2
             for client in (a, b):
                 client.close()
     finally:

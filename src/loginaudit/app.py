@@ -18,6 +18,7 @@ from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
 from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
+from .responses import ResponseCache
 from .storage import Store, bind
 
 
@@ -69,6 +70,8 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     app.add_middleware(RequestLimits, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     # inside the Content-Type rewrite, so faults and Prefer answers leave with the vendor's exact type
     app.add_middleware(MockBehaviours, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
+    # innermost of ours: faults, limits, Prefer and the journal act on every request, hits included
+    app.add_middleware(ResponseCache, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     landing.install(app)
     app.store = store
     return app

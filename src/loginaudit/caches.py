@@ -4,15 +4,17 @@ from __future__ import annotations
 
 
 def forget_all() -> None:
-    """After a reset: cached secrets and mock rules, rate-limit counts, the request journal."""
+    """After a reset: cached secrets and mock rules, rate-limit counts, the request journal, answers."""
     from .mocking.journal import JOURNAL
     from .mocking.middleware import reseed
     from .mocking.ratelimit import LIMITER
     from .mocking.rules import forget as forget_rules
+    from .responses import REMEMBERED
     from .tokens import forget as forget_secrets
 
     forget_secrets()
     forget_rules()
     LIMITER.clear()
     JOURNAL.clear()
+    REMEMBERED.clear()  # stale already (the reset moved the generation); this frees the memory
     reseed(None)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
-from .settings import bump_generation
+from .settings import GENERATION_KEY, bump_generation
 
 log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///loginaudit.db"
@@ -85,6 +85,8 @@ class Store:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        self._generation_sql = f"SELECT value FROM settings WHERE key = {marker}"
         event.listen(self._sessions, "after_flush", _wrote)
         event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
 
@@ -118,6 +120,7 @@ class Store:
             if write:
                 s.connection(execution_options={IMMEDIATE: True})
             yield s
+            s.flush()  # what would flush at commit flushes now, so after_flush has marked it
             if s.info.pop(WROTE, False):
                 bump_generation(s)
 
@@ -136,6 +139,19 @@ class Store:
             s.execute(delete(Tenant).where(Tenant.parent_id.is_not(None)))
             s.execute(delete(Tenant))
             bump_generation(s)
+
+    def generation(self) -> str | None:
+        """The store's generation (see settings.generation) in one statement on a pooled driver
+        connection: the response cache asks it on every request."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._generation_sql, (GENERATION_KEY,))
+            row = cursor.fetchone()
+            cursor.close()
+            return None if row is None else str(row[0])
+        finally:
+            raw.close()  # back to the pool, which rolls back whatever the driver began
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,138 @@
+"""Remembered answers: a vendor GET asked again, unchanged, is answered from memory.
+
+Polling connectors and Prism-style load ask the same page over and over; answering it again costs
+Connexion's routing, security and validation, the store and the vendor's document (2-16 ms of CPU).
+An answer is kept when it was a 2xx to a vendor GET, keyed on the method, path, query string and
+every header the request carried (credentials, Accept, Range, Version, Host all change answers),
+and is used while two things hold:
+- the store is unchanged: its generation (moved inside every transaction that writes, on every
+  backend and by every worker) is read on each request, so any write, reset, clock or setting
+  change is seen by the next request;
+- it is at most MAX_AGE old: what changes with time alone (a running store clock's windows, a
+  token's expiry) is at most that stale.
+The middleware sits inside the guard, the request limits and the mock behaviours (faults, rate
+limits, Prefer and the journal act on every request) and in front of Connexion; a hit skips
+security, which is sound only under the two rules above: the same credential, unchanged since.
+Concurrent identical misses wait for the first (single flight); the whole is capped in bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .registry import CONTROL, Vendor
+from .storage import current
+
+ENV = "LOGINAUDIT_RESPONSE_CACHE"  # "0" turns it off
+MAX_AGE = 1.0  # seconds
+MAX_BYTES = 64 * 1024 * 1024
+MAX_ENTRY = 1024 * 1024
+Message = dict[str, Any]
+
+
+@dataclass
+class Answer:
+    generation: str | None
+    made: float
+    start: Message
+    body: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.start.get("headers", [])) + 200
+
+
+class Remembered:
+    def __init__(self) -> None:
+        self.answers: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
+        self.bytes = 0
+        self.pending: dict[tuple[Any, ...], asyncio.Future[None]] = {}
+
+    def get(self, key: tuple[Any, ...], now_generation: str | None) -> Answer | None:
+        answer = self.answers.get(key)
+        if answer is None:
+            return None
+        if answer.generation != now_generation or time.monotonic() - answer.made > MAX_AGE:
+            self.drop(key)
+            return None
+        self.answers.move_to_end(key)
+        return answer
+
+    def put(self, key: tuple[Any, ...], answer: Answer) -> None:
+        if answer.size > MAX_ENTRY:
+            return
+        self.drop(key)
+        self.answers[key] = answer
+        self.bytes += answer.size
+        while self.bytes > MAX_BYTES:
+            self.drop(next(iter(self.answers)))
+
+    def drop(self, key: tuple[Any, ...]) -> None:
+        gone = self.answers.pop(key, None)
+        if gone is not None:
+            self.bytes -= gone.size
+
+    def clear(self) -> None:
+        self.answers.clear()
+        self.bytes = 0
+
+
+REMEMBERED = Remembered()
+
+
+class ResponseCache:
+    def __init__(self, app: Any, vendor_for: Callable[[str], Vendor | None]) -> None:
+        self.app = app
+        self.vendor_for = vendor_for
+        self.enabled = os.environ.get(ENV, "1") != "0"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        vendor = self.vendor_for(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if not self.enabled or vendor is None or vendor is CONTROL:
+            await self.app(scope, receive, send)
+            return
+        store = current()  # in the key too: two stores that never wrote both have no generation
+        key = (store.url, scope["path"], scope.get("query_string", b""), tuple(scope.get("headers", [])))
+        local = store.engine.dialect.name == "sqlite"
+        while True:
+            # SQLite answers from a local file in tens of microseconds: asked on the loop; a networked
+            # database from a thread, so the loop never waits on the network
+            now = store.generation() if local else await asyncio.to_thread(store.generation)
+            hit = REMEMBERED.get(key, now)
+            if hit is not None:
+                await send(hit.start)
+                await send({"type": "http.response.body", "body": hit.body})
+                return
+            waiting = REMEMBERED.pending.get(key)
+            if waiting is None:
+                break
+            await asyncio.shield(waiting)  # another request is making this answer: use it, or try again
+        flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        REMEMBERED.pending[key] = flight
+        try:
+            await self._answer(scope, receive, send, key, now)
+        finally:
+            REMEMBERED.pending.pop(key, None)
+            flight.set_result(None)
+
+    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...],
+                      now: str | None) -> None:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def keeping_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and 200 <= start.get("status", 0) < 300:
+                    REMEMBERED.put(key, Answer(now, time.monotonic(), dict(start), b"".join(chunks)))
+            await send(message)
+
+        await self.app(scope, receive, keeping_send)

@@ -1,0 +1,120 @@
+"""Remembered answers (issue 20.6): a repeated GET is answered from memory, and never once the store changed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from conftest import Arrange, at
+from loginaudit import responses
+from loginaudit.storage import events
+
+UNLEASH = "/api/admin/logins"
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times a vendor handler read events from the store."""
+    calls: list[int] = []
+    real = events.list_events
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    for module in ("unleash", "qradar", "canvas"):
+        monkeypatch.setattr(f"loginaudit.handlers.{module}.list_events", counted)
+    return calls
+
+
+@pytest.fixture
+def world(arrange: Arrange) -> dict[str, Any]:
+    cred = arrange.credential(arrange.person(), arrange.tenant(), login="jane")
+    arrange.events({"credential_id": cred["id"], "occurred_at": at(1)})
+    return {"cred": cred, "auth": {"Authorization": arrange.token("unleash", "admin")}}
+
+
+def _names(client: Any, world: dict[str, Any], **headers: str) -> list[str]:
+    r = client.get(UNLEASH, headers={**world["auth"], **headers})
+    assert r.status_code == 200, r.text
+    return [e["username"] for e in r.json()["events"]]
+
+
+def test_the_same_request_again_is_answered_from_memory(client: Any, world: dict[str, Any], reads: list[int]) -> None:
+    first = client.get(UNLEASH, headers=world["auth"])
+    again = client.get(UNLEASH, headers=world["auth"])
+    assert len(reads) == 1
+    assert (again.status_code, again.content, again.headers["content-type"]) == (
+        first.status_code, first.content, first.headers["content-type"])
+    client.get(UNLEASH, headers={**world["auth"], "Accept": "text/csv"})  # another header: another answer
+    assert len(reads) == 2
+
+
+@pytest.mark.parametrize("write", ["event", "reset", "clock", "scenario", "seed", "credential"])
+def test_every_kind_of_write_is_seen_by_the_next_read(client: Any, arrange: Arrange, world: dict[str, Any],
+                                                      write: str) -> None:
+    before = _names(client, world)
+    assert _names(client, world) == before  # remembered
+    match write:
+        case "event":
+            arrange.events({"username": "ghost@ex.edu", "occurred_at": at(0.5)})
+            assert "ghost@ex.edu" in _names(client, world)
+        case "reset":
+            client.post("/_loginaudit/reset").raise_for_status()
+            assert client.get(UNLEASH, headers=world["auth"]).status_code == 401  # the token is gone too
+        case "clock":  # the 336-hour window moves past the only event
+            client.put("/_loginaudit/clock", json={"now": "2027-06-01T00:00:00Z"}).raise_for_status()
+            assert _names(client, world) == []
+        case "scenario":
+            client.post("/_loginaudit/scenarios", json={"events": [
+                {"username": "from-scenario", "occurred_at": "-1m"}]}).raise_for_status()
+            assert "from-scenario" in _names(client, world)
+        case "seed":
+            client.post("/_loginaudit/seed", json={"events": 20, "seed": 9}).raise_for_status()
+            assert len(_names(client, world)) > len(before)
+        case "credential":  # not shown by Unleash, but a write all the same: the generation moves
+            generation = client.app.store.generation()
+            arrange.credential(arrange.person(email="x@ex.edu"), arrange.tenant(name="T2"), login="x")
+            assert client.app.store.generation() != generation
+
+
+def test_an_answer_is_at_most_max_age_old(client: Any, world: dict[str, Any], reads: list[int],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(responses, "MAX_AGE", 0.05)
+    _names(client, world)
+    _names(client, world)
+    assert len(reads) == 1
+    time.sleep(0.1)
+    _names(client, world)
+    assert len(reads) == 2
+
+
+def test_mock_behaviours_still_act_on_remembered_answers(client: Any, world: dict[str, Any],
+                                                         reads: list[int]) -> None:
+    _names(client, world)
+    client.put("/_loginaudit/faults", json={"rules": [{"vendor": "unleash", "error_rate": 1, "error_status": 503}],
+                                            "seed": 1}).raise_for_status()
+    assert client.get(UNLEASH, headers=world["auth"]).status_code == 503
+    client.delete("/_loginaudit/faults").raise_for_status()
+    client.put("/_loginaudit/rate-limits", json={"rules": [{"vendor": "unleash", "requests": 1}]}).raise_for_status()
+    assert [client.get(UNLEASH, headers=world["auth"]).status_code for _ in range(2)] == [200, 429]
+    journal = client.get("/_loginaudit/journal", params={"vendor": "unleash"}).json()["entries"]
+    assert [e["status"] for e in journal] == [200, 503, 200, 429]
+
+
+def test_errors_are_never_remembered(client: Any, world: dict[str, Any]) -> None:
+    bad = {"Authorization": "*:*.not-issued-yet"}
+    assert client.get(UNLEASH, headers=bad).status_code == 401
+    client.post("/_loginaudit/tokens", json={"vendor": "unleash", "kind": "admin",
+                                             "secret": "*:*.not-issued-yet"}).raise_for_status()
+    assert client.get(UNLEASH, headers=bad).status_code == 200
+
+
+def test_head_is_answered_from_the_same_memory_without_a_body(client: Any, world: dict[str, Any],
+                                                               reads: list[int]) -> None:
+    get = client.get(UNLEASH, headers=world["auth"])
+    head = client.head(UNLEASH, headers=world["auth"])
+    assert len(reads) == 1 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
