@@ -129,6 +129,8 @@ def test_control_plane_times_outside_the_store_range_are_422(client: Any, value:
     ({"events": [{"username": "x", "occurred_at": "-999999999d"}]}, 422, "events[0].occurred_at"),
     ({"events": [{"username": "x", "occurred_at": "now", "repeat": 3, "every": "99999999w"}]}, 422, "events[0]"),
     ({"events": [{"username": "x", "occurred_at": "now", "repeat": 100_000}] * 2}, 422, "events[1].repeat"),
+    ({"events": [{"username": "x", "occurred_at": "now", "repeat": 2,
+                  "uuid": "00000000-0000-4000-8000-000000000001"}]}, 422, "events[0].uuid"),
 ])
 def test_scenarios_refuse_wrong_references_and_runaway_times(client: Any, doc: dict[str, Any], status: int,
                                                              where: str) -> None:

@@ -231,6 +231,8 @@ class _Loader:
             repeat, every = raw.pop("repeat", 1), raw.pop("every", "1m")  # typed by the Scenario schema
             if len(rows) + repeat > MAX_EVENTS:
                 raise ScenarioError(f"{where}.repeat: a scenario makes at most {MAX_EVENTS} events in all")
+            if repeat > 1 and "uuid" in raw:  # events are unique by uuid: one uuid cannot make several
+                raise ScenarioError(f"{where}.uuid: an event's uuid is unique, so it cannot be repeated")
             try:
                 step = duration(str(every))
             except ValueError as exc:
