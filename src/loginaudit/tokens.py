@@ -73,10 +73,11 @@ def resolve(vendor: str, secret: str) -> tuple[Status, Principal | None, datetim
         tok = find_token(s, vendor, secret)
         if tok is None or tok.revoked:
             return "unknown", None, None
-        if tok.expires_at is not None and tok.expires_at <= clock.now(s):
+        now = clock.now(s)
+        if tok.expires_at is not None and tok.expires_at <= now:
             return "expired", None, tok.expires_at
         cred = tok.credential
-        if cred is not None and not usable(cred, clock.now(s)):  # a switched-off login's secrets stop working
+        if cred is not None and not usable(cred, now):  # a switched-off login's secrets stop working
             return "unknown", None, None
         principal = Principal(
             token_id=tok.id, kind=tok.kind, grants=tuple(tok.grants or ()),
