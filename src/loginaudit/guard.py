@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from connexion.problem import problem
 
+from .registry import CONTROL
 from .wire import send_response
 
 ALLOWED_HOSTS_ENV = "LOGINAUDIT_ALLOWED_HOSTS"  # comma-separated; "*" takes any
@@ -28,10 +29,8 @@ CONTROL_TOKEN_ENV = "LOGINAUDIT_CONTROL_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TEST_CLIENT_HOST = "testserver"  # Starlette's TestClient; not a name DNS resolves
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
-CONTROL = "/_loginaudit"
 SIMPLE_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-DOCS = ("/_loginaudit/ui", "/_loginaudit/openapi.json", "/_loginaudit/openapi.yaml")
 
 
 def allowed_hosts_from_env() -> frozenset[str] | None:
@@ -71,12 +70,13 @@ class Guard:
         await send_response(send, problem(status=status, title=title, detail=detail, headers=headers))
 
     def _refusal(self, scope: dict[str, Any]) -> tuple[int, str, str, dict[str, str]] | None:
-        host = _host_name(_header(scope, b"host") or "")
+        host_header = _header(scope, b"host") or ""
+        host = _host_name(host_header)
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
             return (421, "Misdirected Request", f"this server does not answer to host {host[:100]!r}; start it "
                     "with --allowed-host NAME (or LOGINAUDIT_ALLOWED_HOSTS) to add it", {})
         path: str = scope["path"]
-        if not (path == CONTROL or path.startswith(CONTROL + "/")) or path.startswith(DOCS):
+        if not CONTROL.serves(path) or CONTROL.serves_docs(path):
             return None
         if self.control_token is not None:
             presented = (_header(scope, b"authorization") or "").removeprefix("Bearer ").strip()
@@ -86,7 +86,7 @@ class Guard:
         if scope["method"] in SAFE_METHODS:
             return None
         origin = _header(scope, b"origin")  # host and port: a page on another local port is another origin
-        if (origin is not None and urlsplit(origin).netloc.lower() != (_header(scope, b"host") or "").lower()) or (
+        if (origin is not None and urlsplit(origin).netloc.lower() != host_header.lower()) or (
                 _header(scope, b"sec-fetch-site") in ("cross-site", "same-site")):
             return 403, "Forbidden", "control-plane writes are not taken from another origin's page", {}
         if (_header(scope, b"content-type") or "").split(";")[0].strip().lower() in SIMPLE_TYPES:

@@ -5,7 +5,7 @@ body waits on the network: ten clients that announce a body and send it slowly h
 froze every vendor. So bodies are read here, asynchronously, within a size limit and a deadline,
 and handed on whole; headers are bounded the same way; and control-plane requests (seeding and
 scenarios are long) hold at most CONTROL_CONCURRENCY threads, so vendor traffic always has some.
-Each refusal is the vendor's own error body, from its `render_error`.
+Each refusal is the vendor's own error body, from its `render_error` (the control plane's elsewhere).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
-from connexion.problem import problem
 
 from .registry import CONTROL, Vendor
 from .wire import send_response
@@ -50,11 +49,12 @@ class RequestLimits:
             await _answer(send, vendor, scope, 414, f"Request target exceeds {MAX_TARGET_BYTES} bytes")
             return
         limit = MAX_CONTROL_BODY if vendor is CONTROL else MAX_VENDOR_BODY
-        declared = dict(headers).get(b"content-length")
+        named = dict(headers)
+        declared = named.get(b"content-length")
         if declared is not None and (not declared.isdigit() or len(declared) > 12 or int(declared) > limit):
             await _answer(send, vendor, scope, 413, f"Request body exceeds {limit} bytes")
             return
-        if declared not in (None, b"0") or b"transfer-encoding" in dict(headers):
+        if declared not in (None, b"0") or b"transfer-encoding" in named:
             body = await _read_body(receive, limit)
             if isinstance(body, int):
                 if body:
@@ -106,10 +106,6 @@ def _replay(body: bytes, receive: Any) -> Any:
 
 
 async def _answer(send: Any, vendor: Vendor | None, scope: Scope, status: int, detail: str) -> None:
-    response: ConnexionResponse
-    if vendor is None or vendor is CONTROL:
-        response = problem(status=status, title={408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-                                                 431: "Request Header Fields Too Large"}[status], detail=detail)
-    else:
-        response = vendor.module.render_error(status, detail, {}, scope["path"])
+    # outside every vendor's tree: our own problem document, as the control plane renders it
+    response: ConnexionResponse = (vendor or CONTROL).module.render_error(status, detail, {}, scope["path"])
     await send_response(send, response, extra=((b"connection", b"close"),))

@@ -27,6 +27,7 @@ def spec_dir() -> pathlib.Path:
 
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+DOC_SUFFIXES = ("/openapi.json", "/openapi.yaml", "/swagger.json")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,14 @@ class Vendor:
     def base_path(self) -> str:
         """The path of the spec's first server URL, exactly as Connexion derives it."""
         return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
+
+    def serves(self, path: str) -> bool:
+        """Whether `path` is under this API's base path."""
+        return path == self.base_path or path.startswith(self.base_path + "/")
+
+    def serves_docs(self, path: str) -> bool:
+        """Whether `path` is this API's documentation (Swagger UI, the served document), not the API."""
+        return path.startswith(self.base_path + "/ui") or path.endswith(DOC_SUFFIXES)
 
     @cached_property
     def _path_patterns(self) -> dict[str, re.Pattern[str]]:
@@ -119,8 +128,7 @@ def vendor_for(path: str) -> Vendor | None:
     """The API (vendor or control plane) whose base path is the longest prefix of `path`."""
     best: Vendor | None = None
     for vendor in (*VENDORS, CONTROL):
-        base = vendor.base_path
-        if (path == base or path.startswith(base + "/")) and (best is None or len(base) > len(best.base_path)):
+        if vendor.serves(path) and (best is None or len(vendor.base_path) > len(best.base_path)):
             best = vendor
     return best
 

@@ -51,7 +51,9 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
 
 
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 422: "Unprocessable Entity", 500: "Internal Server Error"}
+           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 414: "URI Too Long",
+           422: "Unprocessable Entity", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
 
 
 def _problem(status: int, detail: str) -> Reply:

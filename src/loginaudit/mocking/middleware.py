@@ -18,7 +18,6 @@ from .journal import JOURNAL, Entry
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
-DOC_SUFFIXES = ("/openapi.json", "/openapi.yaml", "/swagger.json")
 
 
 class DroppedConnection(BaseException):
@@ -47,7 +46,7 @@ def _not_journaled(vendor: Vendor | None, path: str) -> bool:
     """The control plane, documentation and the landing page are the harness, not the API under test."""
     if vendor is None:
         return path == "/" or path.startswith("/specs/")
-    return vendor.name == "control" or path.endswith(DOC_SUFFIXES) or path.startswith(vendor.base_path + "/ui")
+    return vendor.name == "control" or vendor.serves_docs(path)
 
 
 class MockBehaviours:
