@@ -73,27 +73,18 @@ class Request:
     label: str = ""
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def _sample(spec: dict[str, Any], schema: Any, depth: int = 0) -> Any:
+def _sample(vendor: Vendor, schema: Any, depth: int = 0) -> Any:
     """A value the schema accepts, every property filled (leaves are what the cases mutate)."""
-    schema = _resolve(spec, schema)
+    schema = vendor.resolve(schema)
     if "example" in schema and depth > 0:
         return schema["example"]
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type", "object")
     if kind == "object":
-        return {k: _sample(spec, v, depth + 1) for k, v in schema.get("properties", {}).items()}
+        return {k: _sample(vendor, v, depth + 1) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
-        return [_sample(spec, schema.get("items", {}), depth + 1)]
+        return [_sample(vendor, schema.get("items", {}), depth + 1)]
     if kind in ("integer", "number"):
         return schema.get("minimum", 1)
     if kind == "boolean":
@@ -138,14 +129,14 @@ class Target:
                        {**(self.auth if signed else {}), **(headers or {})}, body, label)
 
 
-def _cases(vendor: Vendor, spec: dict[str, Any], world: dict[str, Any]) -> Iterator[tuple[str, str, Request]]:
+def _cases(vendor: Vendor, world: dict[str, Any]) -> Iterator[tuple[str, str, Request]]:
     """(path template, method, request) for every hostile case of the spec."""
-    for template, item in spec["paths"].items():
+    for template, item in vendor.spec["paths"].items():
         shared = item.get("parameters", [])
         for method, op in item.items():
             if method not in ("get", "put", "post", "delete", "patch"):
                 continue
-            params = [_resolve(spec, p) for p in (*shared, *op.get("parameters", []))]
+            params = [vendor.resolve(p) for p in (*shared, *op.get("parameters", []))]
             target = Target(method, vendor.base_path + template,
                             {p["name"]: world["path"].get(p["name"], "1") for p in params if p["in"] == "path"},
                             {p["name"]: world["query"][p["name"]] for p in params
@@ -164,7 +155,7 @@ def _cases(vendor: Vendor, spec: dict[str, Any], world: dict[str, Any]) -> Itera
                         yield template, method, target.request(label, headers={p["name"]: value})
             body_spec = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body_spec is not None:
-                sample = _sample(spec, body_spec["schema"])
+                sample = _sample(vendor, body_spec["schema"])
                 json_type = {"Content-Type": "application/json"}
                 for leaf in _leaves(sample):
                     for name, token in TOKENS.items():
@@ -172,7 +163,7 @@ def _cases(vendor: Vendor, spec: dict[str, Any], world: dict[str, Any]) -> Itera
                                                                headers=json_type, body=_with_token(sample, leaf, token))
                 for name, raw in BODIES.items():
                     yield template, method, target.request(f"body = {name}", headers=json_type, body=raw)
-            if op.get("security", spec.get("security")):
+            if op.get("security", vendor.spec.get("security")):
                 for header, value in world["hostile_auth"]:
                     yield template, method, target.request(f"credential {header}", headers={header: value},
                                                            signed=False)
@@ -220,7 +211,7 @@ def _failures(client: Any, vendor: Vendor, world: dict[str, Any]) -> tuple[int, 
     schema = schemathesis.openapi.from_asgi(f"{vendor.base_path}/openapi.json", client.app)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     failures, tried, succeeded = [], 0, 0
-    for template, method, req in _cases(vendor, vendor.spec, context):
+    for template, method, req in _cases(vendor, context):
         tried += 1
         r = client.request(req.method, req.path, params=req.query, headers=req.headers,
                            content=req.body.encode("utf-8", "surrogatepass") if req.body is not None else None)
