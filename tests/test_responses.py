@@ -18,14 +18,14 @@ UNLEASH = "/api/admin/logins"
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a vendor handler read events from the store."""
     calls: list[int] = []
-    real = events.list_events
+    real = events.event_rows
 
     def counted(*args: Any, **kw: Any) -> Any:
         calls.append(1)
         return real(*args, **kw)
 
     for module in ("unleash", "qradar", "canvas"):
-        monkeypatch.setattr(f"loginaudit.handlers.{module}.list_events", counted)
+        monkeypatch.setattr(f"loginaudit.handlers.{module}.event_rows", counted)
     return calls
 
 

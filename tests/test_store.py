@@ -9,7 +9,7 @@ import pytest
 
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import And, Between, Cmp, In, IsNull, Not, Or, all_of
-from loginaudit.storage.events import EventQuery, UnknownField, count_events, list_events
+from loginaudit.storage.events import EventQuery, UnknownField, count_events, event_rows
 from loginaudit.storage.records import create_credential, create_person, create_tenant, ingest_events
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,7 +29,7 @@ def ids(store: Store) -> list[int]:
 
 def _ids(store: Store, q: EventQuery) -> list[int]:
     with store.session() as s:
-        return [e.id for e in list_events(s, q)]
+        return [e.id for e in event_rows(s, q)]
 
 
 def test_default_order_is_newest_first_with_id_tiebreak(store: Store, ids: list[int]) -> None:
@@ -62,7 +62,7 @@ def test_keyset_pages_cover_everything_once(store: Store, ids: list[int]) -> Non
     after = None
     while True:
         with store.session() as s:
-            page = list_events(s, EventQuery(limit=3, after=after))
+            page = event_rows(s, EventQuery(limit=3, after=after))
         if not page:
             break
         seen += [e.id for e in page]
@@ -74,8 +74,8 @@ def test_keyset_with_mixed_directions(store: Store, ids: list[int]) -> None:
     order = (("username", False), ("id", True))
     full = _ids(store, EventQuery(order=order))
     with store.session() as s:
-        pivot = next(e for e in list_events(s, EventQuery(order=order)) if e.id == full[6])
-        rest = [e.id for e in list_events(s, EventQuery(order=order, after=(pivot.username, pivot.id)))]
+        pivot = next(e for e in event_rows(s, EventQuery(order=order)) if e.id == full[6])
+        rest = [e.id for e in event_rows(s, EventQuery(order=order, after=(pivot.username, pivot.id)))]
     assert rest == full[7:]
 
 

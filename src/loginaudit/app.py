@@ -14,6 +14,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
 from . import errors, guard, landing, wire
+from .fastjson import FastJsonifier
 from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
@@ -58,6 +59,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             validate_responses=validate_responses,
             validator_map=CONTROL_VALIDATORS if vendor is CONTROL else VENDOR_VALIDATORS,
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+            **({} if vendor is CONTROL else {"jsonifier": FastJsonifier()}),
         )
     errors.install(app, _renderer_for, allowed_methods)
     hosts = guard.allowed_hosts_from_env() if allowed_hosts == "env" else allowed_hosts

@@ -44,5 +44,7 @@ def clamp_utc(at: datetime) -> datetime:
 
 def iso_ms_z(at: datetime) -> str:
     """UTC with exactly three fractional digits and `Z`, as JavaScript's Date.toISOString() writes it."""
-    utc = at.astimezone(UTC)
+    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat is the fast path; strftime writes years before 1000 unpadded
+        return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

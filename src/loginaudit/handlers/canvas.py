@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -12,15 +12,16 @@ from zoneinfo import ZoneInfo
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
-from ..storage.events import EventQuery, list_events
-from ..storage.models import Credential, LoginEvent, Person, Tenant
-from ..storage.records import MAX_ID, as_id, credentials_of, find, root_of
+from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.models import Credential, Person, Tenant
+from ..storage.records import MAX_ID, as_id, credentials_of, find, login_rows, root_of
 from ..timefmt import clamp_utc
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
@@ -147,7 +148,7 @@ def _per_page(value: str | None) -> int:
     return max(1, min(MAX_PER_PAGE, n))
 
 
-def _encode_bookmark(ev: LoginEvent) -> str:
+def _encode_bookmark(ev: EventRow) -> str:
     raw = json.dumps([ev.occurred_at.astimezone(UTC).isoformat(), ev.id], separators=(",", ":"))
     return "bookmark:" + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -187,12 +188,17 @@ def _link_header(next_page: str | None, per_page: int) -> str:
     return ",".join(f'<{_page_url(p, per_page)}>; rel="{rel}"' for p, rel in links)
 
 
+_UTC = ZoneInfo("UTC")
+
+
 def _time(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone).replace(microsecond=0)
-    return local.isoformat().replace("+00:00", "Z")
+    """Seconds, the zone's offset, `Z` for UTC; three of these per event of a page, so a UTC account
+    (stored times are UTC already) skips the zone conversion."""
+    local = at if zone is _UTC else at.astimezone(zone)
+    return local.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _login_json(c: Credential, caller: Caller) -> dict[str, Any]:
+def _login_json(c: Row[Any], caller: Caller) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "user_id": c.person_id, "account_id": c.tenant_id, "unique_id": c.login}
     if caller.has("read_sis", "manage_sis"):
         out.update(sis_user_id=c.sis_id, integration_id=c.integration_id)
@@ -209,12 +215,13 @@ def _account_json(t: Tenant, session: Session) -> dict[str, Any]:
             "default_group_storage_quota_mb": 50}
 
 
-def _user_json(p: Person, caller: Caller, login_id: str | None) -> dict[str, Any]:
-    name = " ".join(x for x in (p.first_name, p.last_name) if x)
-    out: dict[str, Any] = {"id": p.id, "name": name, "created_at": _time(p.created_at, caller.zone),
-                           "sortable_name": f"{p.last_name}, {p.first_name}", "short_name": name}
+def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, Any]:
+    """The user of login row `c` (its person's columns ride along in the row)."""
+    name = " ".join(x for x in (c.first_name, c.last_name) if x)
+    out: dict[str, Any] = {"id": c.person_id, "name": name, "created_at": _time(c.person_created_at, caller.zone),
+                           "sortable_name": f"{c.last_name}, {c.first_name}", "short_name": name}
     if caller.has("read_sis"):
-        out.update(sis_user_id=p.sis_id, integration_id=None)
+        out.update(sis_user_id=c.person_sis_id, integration_id=None)
     if caller.has("manage_sis"):
         out["sis_import_id"] = None
     if caller.has("view_user_logins") and login_id is not None:
@@ -222,16 +229,20 @@ def _user_json(p: Person, caller: Caller, login_id: str | None) -> dict[str, Any
     return out
 
 
-def _document(session: Session, events: list[LoginEvent], caller: Caller) -> dict[str, Any]:
+READ = ("id", "uuid", "occurred_at", "event_type", "credential_id", "tenant_id", "person_id", "request_id")
+
+
+def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> dict[str, Any]:
     root = f"{request.url.scheme}://{request.url.netloc}/api/v1"
-    logins: dict[int, Credential] = {}
+    known = login_rows(session, (ev.credential_id for ev in events))
+    logins: dict[int, Row[Any]] = {}
     for ev in events:
-        if ev.credential is not None:
-            logins.setdefault(ev.credential.id, ev.credential)
-    accounts = {c.tenant.id: c.tenant for c in logins.values()}
-    users: dict[int, tuple[Person, str]] = {}
+        if ev.credential_id in known:
+            logins.setdefault(ev.credential_id, known[ev.credential_id])
+    accounts = {c.tenant_id: session.get(Tenant, c.tenant_id) for c in logins.values()}
+    users: dict[int, tuple[Row[Any], str]] = {}
     for c in logins.values():
-        users.setdefault(c.person.id, (c.person, c.login))
+        users.setdefault(c.person_id, (c, c.login))
     return {
         "links": {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
                   "events.user": None, "events.page_view": None},
@@ -239,7 +250,7 @@ def _document(session: Session, events: list[LoginEvent], caller: Caller) -> dic
                     "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
                               "page_view": ev.request_id}} for ev in events],
         "linked": {"logins": [_login_json(c, caller) for c in logins.values()],
-                   "accounts": [_account_json(t, session) for t in accounts.values()],
+                   "accounts": [_account_json(t, session) for t in accounts.values() if t is not None],
                    "users": [_user_json(p, caller, login) for p, login in users.values()],
                    "page_views": []},
     }
@@ -274,7 +285,7 @@ def _respond(session: Session, scope: Expr, caller: Caller, start_time: str | No
     where = all_of(scope, _audited(), Cmp("occurred_at", ">=", max(start, oldest) if start else oldest),
                    Cmp("occurred_at", "<=", end) if end else None)
     after = _decode_bookmark(page)
-    rows = list_events(session, EventQuery(where=where, limit=size + 1, after=after))
+    rows = event_rows(session, EventQuery(where=where, limit=size + 1, after=after), READ)
     more = len(rows) > size
     rows = rows[:size]
     body = _document(session, rows, caller)

@@ -23,8 +23,8 @@ from ..mocking.ratelimit import LIMITER
 from ..registry import VENDORS, by_name
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp
-from ..storage.events import EventQuery, list_events
-from ..storage.models import ApiToken, Credential, LoginEvent, Person, Tenant
+from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.models import ApiToken, Credential, Person, Tenant
 from ..storage.records import (
     NotFound,
     counts,
@@ -96,7 +96,7 @@ def _credential(c: Credential) -> dict[str, Any]:
                         "integration_id", "active", "enabled", "created_at", "expires_at"))
 
 
-def _event(e: LoginEvent) -> dict[str, Any]:
+def _event(e: EventRow) -> dict[str, Any]:
     return _columns(e, ("id", "uuid", "occurred_at", "credential_id", "person_id", "tenant_id", "username",
                         "event_type", "successful", "failure_reason", "auth_method", "ip", "user_agent",
                         "country", "city", "device", "os", "request_id"))
@@ -233,7 +233,7 @@ def ingestEvents(body: dict[str, Any]) -> Reply:
 def listEvents(limit: int = 100, offset: int = 0, credential_id: int | None = None) -> Reply:
     where = Cmp("credential_id", "=", credential_id) if credential_id is not None else None
     with current().session() as s:
-        rows = list_events(s, EventQuery(where=where, offset=offset, limit=limit, with_credential=False))
+        rows = event_rows(s, EventQuery(where=where, offset=offset, limit=limit))
         return {"events": [_event(e) for e in rows]}, 200, JSON
 
 

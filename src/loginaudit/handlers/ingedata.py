@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
-from ..storage.events import EventQuery, count_events, list_events
-from ..storage.models import Credential, LoginEvent, Person
-from ..storage.records import as_id, credentials_of, usable
+from ..storage.events import EventQuery, EventRow, count_events, event_rows
+from ..storage.models import Credential, Person
+from ..storage.records import as_id, credentials_by_id, credentials_of, usable
 from ..tokens import TokenKind, hex_secret, resolve
 
 JSONAPI = "application/vnd.api+json"
@@ -167,12 +167,14 @@ def _time(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _login(ev: LoginEvent) -> dict[str, Any]:
-    cred = ev.credential
-    assert cred is not None
+READ = ("id", "credential_id", "credential.role", "occurred_at", "ip")  # a login's columns, the account's role
+
+
+def _login(ev: EventRow) -> dict[str, Any]:
     return {"type": LOGIN, "id": str(ev.id),
-            "attributes": {"account_id": cred.id, "role": cred.role, "date": _time(ev.occurred_at), "ip": ev.ip},
-            "relationships": {"account": {"data": {"type": ACCOUNT, "id": str(cred.id)}}}}
+            "attributes": {"account_id": ev.credential_id, "role": ev.role, "date": _time(ev.occurred_at),
+                           "ip": ev.ip},
+            "relationships": {"account": {"data": {"type": ACCOUNT, "id": str(ev.credential_id)}}}}
 
 
 def _account(c: Credential) -> dict[str, Any]:
@@ -303,13 +305,13 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
         where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
                        Cmp("successful", "=", True), Cmp("tenant_id", "=", token_info["organization"]),
                        None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
-        rows = list_events(s, EventQuery(where=where, order=_order(sort), offset=offset, limit=size))
+        rows = event_rows(s, EventQuery(where=where, order=_order(sort), offset=offset, limit=size), READ)
         doc: dict[str, Any] = {"data": [_sparse(_login(ev), fields) for ev in rows]}
         extra: dict[tuple[str, str], dict[str, Any]] = {}
         if included & {"account", "account.person"}:
+            accounts = credentials_by_id(s, {ev.credential_id for ev in rows})
             for ev in rows:
-                cred = ev.credential
-                assert cred is not None
+                cred = accounts[ev.credential_id]
                 extra.setdefault((ACCOUNT, str(cred.id)), _sparse(_account(cred), fields))
                 if "account.person" in included:
                     extra.setdefault((PERSON, str(cred.person_id)), _sparse(_person(cred.person), fields))

@@ -15,8 +15,7 @@ from connexion.lifecycle import ConnexionResponse
 from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
-from ..storage.events import EventQuery, count_events, list_events
-from ..storage.models import LoginEvent
+from ..storage.events import EventQuery, EventRow, count_events, event_rows
 from ..storage.records import MAX_ID
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 from .qradar_filter import FilterError, parse, to_store
@@ -179,7 +178,10 @@ def _range(value: str | None) -> tuple[int, int] | None:
     return start, end
 
 
-def _attempt(ev: LoginEvent, fields: tuple[str, ...]) -> dict[str, Any]:
+COLUMNS = ("auth_method", "successful", "occurred_at", "ip", "credential_id")
+
+
+def _attempt(ev: EventRow, fields: tuple[str, ...]) -> dict[str, Any]:
     full = {
         "attempt_method": "HTTP_BASIC" if ev.auth_method == "http_basic" else "LOGIN_PAGE",
         "attempt_result": "SUCCESS" if ev.successful else "FAILURE",
@@ -216,8 +218,7 @@ def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
             return [], 200, {"Content-Type": "application/json", "Content-Range": f"items */{total}"}
         start, end = span if span is not None else (0, max(total - 1, 0))
         end = min(end, total - 1)  # also keeps huge Range ends out of SQL
-        rows = list_events(s, EventQuery(where=where, order=order, offset=start, limit=end - start + 1,
-                                            with_credential=False))
+        rows = event_rows(s, EventQuery(where=where, order=order, offset=start, limit=end - start + 1), COLUMNS)
         body = [_attempt(ev, chosen) for ev in rows]
     out = {"Content-Type": "application/json"}
     if body:

@@ -18,7 +18,7 @@ from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import And, Cmp, Expr
-from ..storage.events import EventQuery, list_events
+from ..storage.events import EventQuery, event_rows
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find
 from ..timefmt import iso_ms_z
@@ -27,6 +27,7 @@ from ..tokens import Principal, TokenKind, hex_secret, resolve
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HEAD_ROUTED = False  # gin routes HEAD only where registered (gin-gonic/gin#1201): HEAD is a 404 here
 MAX_CURSOR = 200  # ours are ~50 characters
+READ = ("id", "occurred_at", "user_agent", "ip", "country", "city")  # what both contracts show
 ADMIN_TOKEN_KIND = "api_key"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "api_key": TokenKind("an API key of the credential's application (tenant)",
@@ -124,7 +125,7 @@ def _legacy(s: Session, person: Person, principal: Principal, client_id: str | N
     if tenant is None or tenant.client_id != client_id:
         raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
     logs = []
-    for ev in list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), with_credential=False)):
+    for ev in event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id)), READ):
         name, os_name, device = _agent(ev.user_agent or "")
         logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or "",
                      "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
@@ -134,8 +135,8 @@ def _legacy(s: Session, person: Person, principal: Principal, client_id: str | N
 
 def _current(s: Session, person: Person, principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
     after = _decode_cursor(cursor) if cursor else None
-    rows = list_events(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after,
-                                       with_credential=False))
+    rows = event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after),
+                      READ)
     page = rows[:limit]
     entries = []
     for ev in page:

@@ -15,8 +15,7 @@ from werkzeug.http import parse_accept_header
 from ..errors import VendorError, first_line, respond
 from ..storage import clock, current
 from ..storage.criteria import Cmp, all_of
-from ..storage.events import EventQuery, list_events
-from ..storage.models import LoginEvent
+from ..storage.events import EventQuery, EventRow, event_rows
 from ..timefmt import iso_ms_z
 from ..tokens import TokenKind, hex_secret, resolve
 
@@ -24,6 +23,7 @@ RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
 JSON_TYPE = "application/json"  # sent as the registry's json_type
 CSV_TYPE = "text/csv"  # Flask appends "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
+READ = ("id", "username", "auth_method", "occurred_at", "successful", "ip", "failure_reason")
 AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type
 
 ADMIN_TOKEN_KIND = "admin"  # what the pytest plugin issues as this vendor's credentials[...]
@@ -96,7 +96,7 @@ def _wants_csv(accept: str) -> bool:
     return ranked.quality("text/csv") > ranked.quality("application/json")
 
 
-def _event(ev: LoginEvent) -> dict[str, Any]:
+def _event(ev: EventRow) -> dict[str, Any]:
     return {
         "id": ev.id,
         "username": ev.username,
@@ -131,7 +131,7 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
         since = clock.now(s) - RETENTION
         where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since),
                        None if tenant is None else Cmp("tenant_id", "=", tenant))
-        rows = [_event(ev) for ev in list_events(s, EventQuery(where=where, with_credential=False))]
+        rows = [_event(ev) for ev in event_rows(s, EventQuery(where=where), READ)]
     if _wants_csv(request.headers.get("accept", "")):
         if not rows:
             return "", 204, {"Content-Type": CSV_TYPE}

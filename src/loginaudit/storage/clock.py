@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Setting
@@ -20,9 +21,15 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+_READ = select(Setting.__table__.c.value).where(Setting.__table__.c.key == _KEY)
+
+
 def now(session: Session) -> datetime:
-    setting = session.get(Setting, _KEY)
-    return _apply(setting.value if setting else None)
+    """Every vendor read asks it: one prebuilt Core statement on the session's connection, not an
+    ORM get (8.7% of an Unleash request). Pending ORM changes (a clock set in this session) first."""
+    if session.new or session.dirty:
+        session.flush()
+    return _apply(session.connection().execute(_READ).scalar())
 
 
 def _apply(value: dict[str, Any] | None) -> datetime:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
@@ -215,6 +215,29 @@ def credentials_of(session: Session, person_id: int, active_only: bool = True) -
     if active_only:
         stmt = stmt.where(Credential.active.is_(True))
     return list(session.scalars(stmt).unique())
+
+
+def credentials_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Credential]:
+    """The credentials (with person and tenant) of a page's events, in one query."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return {c.id: c for c in session.scalars(select(Credential).where(Credential.id.in_(wanted))).unique()}
+
+
+_CRED, _PERSON = Credential.__table__.c, Person.__table__.c
+_LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_at.label("person_created_at"),
+                 _PERSON.sis_id.label("person_sis_id")).select_from(
+    Credential.__table__.join(Person.__table__, _CRED.person_id == _PERSON.id))
+
+
+def login_rows(session: Session, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
+    """A page's credentials with their person's names, as rows in one Core query: loading them as ORM
+    objects with person and tenant was 27% of a Canvas page."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.connection().execute(_LOGINS.where(_CRED.id.in_(wanted)))}
 
 
 def root_of(session: Session, tenant: Tenant) -> Tenant:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, insert, update
+from sqlalchemy import Connection, CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import Setting
@@ -32,12 +32,17 @@ def write(session: Session, vendor: str, values: dict[str, Any]) -> None:
 GENERATION_KEY = "store:generation"
 
 
+_GENERATION = select(Setting.__table__.c.value).where(Setting.__table__.c.key == GENERATION_KEY)
+
+
 def generation(session: Session) -> str | None:
     """A value every committed write changes (a reset too): what remembered answers are keyed on.
+    One prebuilt Core statement on the session's connection (inside its transaction, so it is the
+    generation of the rows the session reads); the ORM's get cost ~600 µs per request here.
 
     Not the highest event id: on PostgreSQL a batch with lower ids can commit after a later one."""
-    row = session.get(Setting, GENERATION_KEY)
-    return None if row is None else str(row.value.get("g"))
+    value = session.connection().execute(_GENERATION).scalar()
+    return None if value is None else str(value.get("g"))
 
 
 def bump_generation(conn: Connection | Session) -> None:

@@ -1,0 +1,30 @@
+"""orjson only where it writes the stdlib's exact bytes; the stdlib everywhere else."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loginaudit.fastjson import FastJsonifier, dumps
+
+# What vendor handlers put in bodies: no floats (orjson writes exponents its own way; see fastjson).
+scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text()
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                      max_leaves=20)
+
+
+@settings(max_examples=400, derandomize=True)
+@given(values)
+def test_bytes_are_the_stdlib_ones(value: Any) -> None:
+    assert FastJsonifier().dumps(value) == json.dumps(value, separators=(",", ":")) + "\n"
+
+
+def test_what_orjson_would_write_differently_falls_back() -> None:
+    assert dumps({"name": "Zoë"}) is None  # the stdlib escapes non-ASCII
+    assert dumps({"id": 2**64}) is None  # past 64 bits
+    assert dumps({"at": datetime(2026, 1, 1, tzinfo=UTC)}) is None  # a type Connexion's encoder formats
+    assert dumps({"a": [1, "b", None, True]}) == '{"a":[1,"b",null,true]}'
