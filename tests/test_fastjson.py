@@ -13,8 +13,8 @@ from loginaudit.fastjson import FastJsonifier, dumps
 
 # What vendor handlers put in bodies: no floats (orjson writes exponents its own way; see fastjson).
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text()
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                      max_leaves=20)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
 
 
 @settings(max_examples=400, derandomize=True)

@@ -7,7 +7,6 @@ import logging
 import os
 from typing import Any, Literal
 
-import connexion
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -15,6 +14,7 @@ from connexion.resolver import RelativeResolver
 
 from . import errors, guard, landing, wire
 from .fastjson import FastJsonifier
+from .framework import INLINE_KEY, App
 from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
@@ -43,7 +43,8 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     # Unknown query parameters are ignored like the vendors do; Connexion logs each at ERROR.
     logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
 
-    app = connexion.FlaskApp(
+    inline = store.engine.dialect.name == "sqlite"  # see framework: vendor reads on the event loop
+    app = App(
         __name__,
         specification_dir=spec_dir(),
         uri_parser_class=SafeURIParser,
@@ -59,7 +60,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
             validate_responses=validate_responses,
             validator_map=CONTROL_VALIDATORS if vendor is CONTROL else VENDOR_VALIDATORS,
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
-            **({} if vendor is CONTROL else {"jsonifier": FastJsonifier()}),
+            **({} if vendor is CONTROL else {"jsonifier": FastJsonifier(), INLINE_KEY: inline}),
         )
     errors.install(app, _renderer_for, allowed_methods)
     hosts = guard.allowed_hosts_from_env() if allowed_hosts == "env" else allowed_hosts

@@ -45,6 +45,14 @@ def respond(status: int, body: Any, headers: Mapping[str, str] | None = None,
                              headers=dict(headers or {}))
 
 
+# The router's bare phrases, as the texts the server has always answered with (Werkzeug's, from the
+# Flask days): a vendor renderer that shows the detail keeps its bytes.
+ROUTER_TEXTS = {
+    (404, "Not Found"): "The requested URL was not found on the server. If you entered the URL manually please "
+                        "check your spelling and try again.",
+    (405, "Method Not Allowed"): "The method is not allowed for the requested URL.",
+}
+
 # The per-vendor renderer of framework errors: (status, detail, headers, path) -> response. The detail
 # is Connexion's, whole (a validation detail names the failing schema keyword and instance).
 Renderer = Callable[[int, str, Mapping[str, str], str], ConnexionResponse]
@@ -83,7 +91,8 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         return render(request, exc.status, exc.title, exc.detail, exc.headers)
 
     def on_http(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
-        return render(request, exc.status_code, None, exc.detail, exc.headers)
+        detail = ROUTER_TEXTS.get((exc.status_code, exc.detail), exc.detail)
+        return render(request, exc.status_code, None, detail, exc.headers)
 
     def on_undecodable(request: ConnexionRequest, exc: UnicodeDecodeError) -> ConnexionResponse:
         return render(request, 400, "Bad Request", "Request body is not valid UTF-8", None)

@@ -37,4 +37,4 @@ class FastJsonifier(Jsonifier):  # type: ignore[misc]
 
     def dumps(self, data: Any, **kwargs: Any) -> str:
         fast = None if kwargs else dumps(data)
-        return super().dumps(data, **kwargs) if fast is None else fast + "\n"  # type: ignore[no-any-return]
+        return super().dumps(data, **kwargs) if fast is None else fast + "\n"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from .registry import CONTROL, VENDORS, spec_dir
 
 
@@ -30,14 +33,15 @@ def _page() -> str:
 def install(app: Any) -> None:
     files = {f for v in (*VENDORS, CONTROL) for f in (v.spec_file, *v.client_specs)}
 
-    def index() -> tuple[str, int, dict[str, str]]:
-        return _page(), 200, {"Content-Type": "text/html; charset=utf-8"}
+    async def index(request: Request) -> Response:
+        return Response(_page(), 200, {"Content-Type": "text/html; charset=utf-8"})
 
-    def spec(name: str) -> tuple[str, int, dict[str, str]]:
+    async def spec(request: Request) -> Response:
+        name = request.path_params["name"]
         if name not in files:
-            return "not found", 404, {"Content-Type": "text/plain"}
+            return Response("not found", 404, {"Content-Type": "text/plain; charset=utf-8"})
         text = (spec_dir() / name).read_text(encoding="utf-8")
-        return text, 200, {"Content-Type": "application/yaml"}
+        return Response(text, 200, {"Content-Type": "application/yaml"})
 
     app.add_url_rule("/", "landing", index)
-    app.add_url_rule("/specs/<name>", "spec_file", spec)
+    app.add_url_rule("/specs/{name}", "spec_file", spec)

@@ -4,6 +4,7 @@ whether the vendor's router answers HEAD on a GET route.
 Specs declare plain `application/json` (what clients generate from and Connexion validates); the
 vendor's server actually sends e.g. `application/json; charset=utf-8` (Express, Rails) or
 `application/json;charset=UTF-8` (QRadar's Java stack).  This middleware rewrites the header.
+A text type without a charset gets `; charset=utf-8`, as those servers add it.
 Express, Rails and JAX-RS answer HEAD like GET without a body (Connexion's default); gin does not
 route HEAD to GET handlers (gin-gonic/gin#1201), so a vendor module may say `HEAD_ROUTED = False`.
 """
@@ -33,6 +34,17 @@ async def send_response(send: Any, response: ConnexionResponse, *, body: bool = 
     await send({"type": "http.response.body", "body": raw if body else b""})
 
 
+def _wire_type(value: bytes, json_type: bytes | None) -> bytes:
+    """The vendor's JSON type for JSON; a text type without a charset gets `; charset=utf-8`, as
+    Express, Rails and Werkzeug add it (and as the spec, which names bare `text/csv`, cannot say)."""
+    media = value.split(b";")[0].strip().lower()
+    if media == b"application/json" and json_type is not None:
+        return json_type
+    if media.startswith(b"text/") and b"charset" not in value.lower():
+        return value + b"; charset=utf-8"
+    return value
+
+
 class VendorWire:
     def __init__(self, app: Any, vendor_for: Callable[[str], Vendor | None]) -> None:
         self.app = app
@@ -43,14 +55,14 @@ class VendorWire:
         if vendor is None:
             await self.app(scope, receive, send)
             return
-        wire_bytes = vendor.json_type.encode("latin-1")
+        wire_bytes = vendor.json_type.encode("latin-1") if vendor.json_type != "application/json" else None
 
         async def rewriting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and vendor.json_type != "application/json":
+            if message["type"] == "http.response.start":
                 headers = []
                 for key, value in message.get("headers", []):
-                    if key.lower() == b"content-type" and value.split(b";")[0].strip().lower() == b"application/json":
-                        value = wire_bytes
+                    if key.lower() == b"content-type":
+                        value = _wire_type(value, wire_bytes)
                     headers.append((key, value))
                 message = {**message, "headers": headers}
             await send(message)

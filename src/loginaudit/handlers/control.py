@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from connexion import NoContent
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.problem import problem
@@ -116,7 +117,7 @@ def health() -> Reply:
 def reset() -> Reply:
     current().reset()
     caches.forget_all()
-    return "", 204
+    return NoContent, 204
 
 
 def seed(body: dict[str, Any]) -> Reply:
@@ -300,7 +301,7 @@ def setFaults(body: dict[str, Any]) -> Reply:
 
 def clearFaults() -> Reply:
     mock_rules.set_faults([])
-    return "", 204
+    return NoContent, 204
 
 
 def getRateLimits() -> Reply:
@@ -320,7 +321,7 @@ def setRateLimits(body: dict[str, Any]) -> Reply:
 def clearRateLimits() -> Reply:
     mock_rules.set_limits([])
     LIMITER.clear()
-    return "", 204
+    return NoContent, 204
 
 
 def getJournal(vendor: str | None = None, limit: int | None = None) -> Reply:
@@ -334,7 +335,7 @@ def setJournal(body: dict[str, Any]) -> Reply:
 
 def clearJournal() -> Reply:
     JOURNAL.clear()
-    return "", 204
+    return NoContent, 204
 
 
 # ---- scenarios -----------------------------------------------------------------------------------------

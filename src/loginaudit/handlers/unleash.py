@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from connexion import request
+from connexion import NoContent, request
 from connexion.lifecycle import ConnexionResponse
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -21,7 +21,7 @@ from ..tokens import TokenKind, hex_secret, resolve
 
 RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
 JSON_TYPE = "application/json"  # sent as the registry's json_type
-CSV_TYPE = "text/csv"  # Flask appends "; charset=utf-8", as Express does
+CSV_TYPE = "text/csv"  # the wire adds "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
 READ = ("id", "username", "auth_method", "occurred_at", "successful", "ip", "failure_reason")
 AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type
@@ -134,6 +134,6 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
         rows = [_event(ev) for ev in event_rows(s, EventQuery(where=where), READ)]
     if _wants_csv(request.headers.get("accept", "")):
         if not rows:
-            return "", 204, {"Content-Type": CSV_TYPE}
+            return NoContent, 204, {"Content-Type": CSV_TYPE}
         return to_csv(rows), 200, {"Content-Type": CSV_TYPE}
     return {"events": rows}, 200, {"Content-Type": JSON_TYPE}

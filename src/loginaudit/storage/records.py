@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
@@ -237,7 +237,8 @@ def login_rows(session: Session, ids: Iterable[int | None]) -> dict[int, Row[Any
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    return {row.id: row for row in session.connection().execute(_LOGINS.where(_CRED.id.in_(wanted)))}
+    rows = cast(Sequence[Row[Any]], session.connection().execute(_LOGINS.where(_CRED.id.in_(wanted))).all())
+    return {row.id: row for row in rows}
 
 
 def root_of(session: Session, tenant: Tenant) -> Tenant:

@@ -1,0 +1,94 @@
+"""Connexion's AsyncApp with its per-request setup paid once per operation (issue 20, items 1-2).
+
+Pinned to Connexion 3.3.0 (pyproject); `tests/test_framework.py` fails if an upgrade moves what
+these subclasses rely on. Two things differ from stock Connexion:
+
+- `AsyncOperation.fn` builds a new `StarletteDecorator` on every request, and that decorator
+  re-inspects the handler's signature and builds the operation's URI parser each time: here the
+  decorated handler and the parser are built on an operation's first request and kept.
+- Stock AsyncApp runs a sync handler in the thread pool (a thread hop per request). A vendor read
+  on SQLite is a few milliseconds of in-process work with no lock to wait for (WAL readers never
+  block), so vendor handlers run inline on the event loop there; on PostgreSQL (network round
+  trips) and for the control plane (writes that may wait for SQLite's write lock) they keep the pool.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from connexion.apps.abstract import AbstractApp
+from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
+from connexion.context import operation, receive, scope
+from connexion.decorators import StarletteDecorator
+from starlette.concurrency import run_in_threadpool
+
+INLINE_KEY = "loginaudit_inline"  # per-API option: run this API's sync handlers on the event loop
+
+
+class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
+    """StarletteDecorator whose decoration and URI parser are made once, not per request."""
+
+    def __init__(self, *, inline: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inline = inline
+
+    @property
+    def _sync_async_decorator(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        inline = self.inline
+
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(function)
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if inline:
+                    return function(*args, **kwargs)
+                return await run_in_threadpool(function, *args, **kwargs)
+            return wrapper
+        return decorator
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        decorated = self.decorate(function)
+        parser: list[Any] = []  # the operation's URI parser, made on its first request (it needs the operation)
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not parser:
+                parser.append((self.uri_parser_class or operation.uri_parser_class)(
+                    operation.parameters, operation.body_definition()))
+            request = self.framework.get_request(uri_parser=parser[0], scope=scope, receive=receive)
+            return await decorated(request)
+        return wrapper
+
+
+class OnceOperation(AsyncOperation):  # type: ignore[misc]
+    inline = False
+
+    @functools.cached_property
+    def fn(self) -> Callable[..., Any]:
+        decorator = OnceDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier, inline=self.inline)
+        return decorator(self._fn)
+
+
+class OnceApi(AsyncApi):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.inline = bool(kwargs.pop(INLINE_KEY, False))
+        super().__init__(*args, **kwargs)
+
+    def make_operation(self, op: Any) -> OnceOperation:
+        made = OnceOperation(op.function, jsonifier=self.jsonifier, operation_id=op.operation_id,
+                             pythonic_params=self.pythonic_params)
+        made.inline = self.inline
+        return made
+
+
+class OnceASGIApp(AsyncASGIApp):  # type: ignore[misc]
+    api_cls = OnceApi
+
+
+class App(AsyncApp):  # type: ignore[misc]
+    """AsyncApp routing to OnceApi operations (everything else is AsyncApp's)."""
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        self._middleware_app = OnceASGIApp()
+        AbstractApp.__init__(self, import_name, **kwargs)

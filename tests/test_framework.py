@@ -1,0 +1,66 @@
+"""The request path's framework layer (loginaudit.framework): what it saves, and that an upgrade of
+Connexion cannot silently drop it (these fail if the subclassed internals move)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import loginaudit.framework
+
+
+def test_the_handler_is_decorated_once_per_operation_not_per_request(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                    arrange: Any) -> None:
+    import connexion.decorators.parameter as parameter
+
+    calls: list[int] = []
+    real = parameter.inspect_function_arguments
+
+    def counted(fn: Any) -> Any:
+        calls.append(1)
+        return real(fn)
+
+    monkeypatch.setattr(parameter, "inspect_function_arguments", counted)
+    headers = {"Authorization": arrange.token("unleash", "admin")}
+    client.get("/api/admin/logins", headers=headers)  # the operation's first request may decorate
+    first = len(calls)
+    for _ in range(5):
+        assert client.get("/api/admin/logins", headers=headers).status_code == 200
+    assert len(calls) == first  # stock Connexion 3.3 inspects the signature on every request
+
+
+def test_vendor_reads_run_inline_on_sqlite_and_the_control_plane_in_the_pool(
+        client: Any, store: Any, monkeypatch: pytest.MonkeyPatch, arrange: Any) -> None:
+    headers = {"Authorization": arrange.token("unleash", "admin")}
+    hops: list[str] = []
+    real = loginaudit.framework.run_in_threadpool
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(fn.__name__)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(loginaudit.framework, "run_in_threadpool", counted)
+    assert client.get("/api/admin/logins", headers=headers).status_code == 200
+    assert client.get("/_loginaudit/clock").status_code == 200
+    inline = store.engine.dialect.name == "sqlite"
+    assert hops == (["getClock"] if inline else ["getLoginHistory", "getClock"])
+
+
+def test_no_content_is_no_content(client: Any) -> None:
+    r = client.post("/_loginaudit/reset")
+    assert r.status_code == 204 and r.content == b""
+
+
+def test_an_unknown_path_keeps_the_text_it_always_had(client: Any) -> None:
+    r = client.get("/nope")
+    assert r.status_code == 404
+    assert "The requested URL was not found on the server." in r.json()["detail"]
+
+
+def test_a_text_type_leaves_with_its_charset(client: Any, arrange: Any) -> None:
+    headers = {"Authorization": arrange.token("unleash", "admin"), "Accept": "text/csv"}
+    cred = arrange.credential(arrange.person(), arrange.tenant())
+    arrange.events({"credential_id": cred["id"], "occurred_at": "2026-11-22T11:00:00Z"})
+    r = client.get("/api/admin/logins", headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
