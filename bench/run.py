@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,22 +91,42 @@ class Result:
     cpu_us: float = float("nan")  # server CPU per request (process and children)
 
 
-def measured(pid: int, url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+Request = tuple[str, dict[str, str]]  # (path with query, headers)
+
+
+def measured(pid: int, base: str, requests: list[Request], seconds: float, connections: int) -> Result:
     """`load`, with the serving process's CPU time per request."""
     before = _cpu_seconds(pid)
-    result = load(url, headers, seconds, connections)
-    requests = result.rps * seconds
-    result.cpu_us = (_cpu_seconds(pid) - before) / requests * 1e6 if requests else float("nan")
+    result = load(base, requests, seconds, connections)
+    answered = result.rps * seconds
+    result.cpu_us = (_cpu_seconds(pid) - before) / answered * 1e6 if answered else float("nan")
     return result
 
 
 # ---- load generators -----------------------------------------------------------------------------------
 
-def _wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _walk_script(requests: list[Request]) -> str:
+    """A wrk script that sends `requests` in turn, round and round (distinct pages: cache misses)."""
+    rows = ",\n".join("{" + _lua_string(path) + ", {" + ", ".join(f"[{_lua_string(k)}]={_lua_string(v)}"
+                                                                  for k, v in headers.items()) + "}}"
+                       for path, headers in requests)
+    return (f"local reqs = {{\n{rows}\n}}\nlocal i = 0\n"
+            "request = function()\n  i = i % #reqs + 1\n  return wrk.format('GET', reqs[i][1], reqs[i][2])\nend\n")
+
+
+def _wrk(base: str, requests: list[Request], seconds: float, connections: int) -> Result:
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s"]
-    for k, v in headers.items():
-        args += ["-H", f"{k}: {v}"]
-    out = subprocess.run(_pin(1, [*args, url]), capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_walk_script(requests))
+    try:
+        out = subprocess.run(_pin(1, [*args, "-s", script.name, base + requests[0][0]]), capture_output=True,
+                             text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
 
     def ms(label: str) -> float:
         found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -121,21 +142,22 @@ def _wrk(url: str, headers: dict[str, str], seconds: float, connections: int) ->
     return Result(rps, ms("50"), ms("99"), errors)
 
 
-async def _py_load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
-    parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    head = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+async def _py_load(base: str, requests: list[Request], seconds: float, connections: int) -> Result:
+    parts = urlsplit(base)
+    heads = [(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+              + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode() for path, headers in requests]
+    turn = 0
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
 
     async def one() -> None:
-        nonlocal errors
+        nonlocal errors, turn
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         while time.perf_counter() < stop:
             started = time.perf_counter()
-            writer.write(head)
+            writer.write(heads[turn % len(heads)])
+            turn += 1
             status_line = await reader.readline()
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -155,10 +177,11 @@ async def _py_load(url: str, headers: dict[str, str], seconds: float, connection
 CLIENT = "wrk" if shutil.which("wrk") else "python"
 
 
-def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> Result:
+def load(base: str, requests: list[Request], seconds: float, connections: int) -> Result:
+    """Requests sent in turn (one: the same page repeated) from `connections` connections."""
     if CLIENT == "wrk":
-        return _wrk(url, headers, seconds, connections)
-    return asyncio.run(_py_load(url, headers, seconds, connections))
+        return _wrk(base, requests, seconds, connections)
+    return asyncio.run(_py_load(base, requests, seconds, connections))
 
 
 # ---- the store and the endpoints -----------------------------------------------------------------------
@@ -202,6 +225,17 @@ class Endpoint:
     case: str
     path: str
     headers: dict[str, str]
+    # A connector's walk: distinct requests sent in turn, more than the server answers in the response
+    # cache's 1 s, so every answer is computed (None: the same page repeated, Prism's workload).
+    walk: list[Request] | None = None
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.walk or [(self.path, self.headers)]
+
+    @property
+    def workload(self) -> str:
+        return "walk" if self.walk else "repeated"
 
 
 def _fiftieth_newest_login(url: str) -> datetime:  # the store clock's reading for Unleash's window
@@ -241,7 +275,10 @@ def _plan(base: str, url: str) -> list[Endpoint]:
     q_filter = quote(f"attempt_time >= {_ms(day_from)} and attempt_time < {_ms(day_to)} "
                      "and attempt_result = \"FAILURE\"")
     canvas_deep = _canvas_deep(base, f"/api/v1/audit/authentication/accounts/{root}?per_page=50", canvas, 40)
+    walks = _walks(url, root, {"unleash": unleash, "canvas": canvas, "qradar": qradar, "ingedata": ingedata,
+                               "ssojet": ssojet})
     return [
+        *walks,
         Endpoint("unleash", "50-item page", "/api/admin/logins", unleash),
         Endpoint("canvas", "50-item page", f"/api/v1/audit/authentication/accounts/{root}?per_page=50", canvas),
         Endpoint("canvas", "filtered page", f"/api/v1/audit/authentication/accounts/{root}?per_page=50"
@@ -256,6 +293,47 @@ def _plan(base: str, url: str) -> list[Endpoint]:
         Endpoint("ingedata", "filtered page",
                  f"/api/v3/iam/account_logins?page[size]=50&filter[account_id]={admin_cred}", ingedata),
         Endpoint("ssojet", "50-item page", f"/api/v1/users/{person['uuid']}/loginlogs?event=login&limit=50", ssojet),
+    ]
+
+
+WALK = 3000  # distinct requests per walk: above any vendor's uncached req/s on this machine kind
+
+
+def _walks(url: str, root: int, headers: dict[str, dict[str, str]]) -> list[Endpoint]:
+    """What a connector sends when it pulls history: consecutive hourly windows (QRadar filter, Canvas
+    start/end), the JSON:API pages of many accounts (Ingedata), the first page of each user (SSOJet);
+    Unleash has a single page, so its walk varies a header the cache keys on (an uncached repeat)."""
+    from sqlalchemy import select
+
+    from loginaudit.storage import Store
+    from loginaudit.storage.models import Credential, Person
+
+    store = Store(url)
+    with store.session() as s:
+        uuids = list(s.scalars(select(Person.uuid).join(Credential, Credential.person_id == Person.id)
+                               .where(Credential.tenant_id == root, Credential.active.is_(True))
+                               .distinct().limit(WALK)))
+        accounts = list(s.scalars(select(Credential.id).where(Credential.tenant_id == root).limit(WALK)))
+    store.dispose()
+    end = datetime.fromisoformat(ANCHOR)
+    hours = [(end - timedelta(hours=h + 1), end - timedelta(hours=h)) for h in range(WALK)]
+    acct = f"/api/v1/audit/authentication/accounts/{root}?per_page=50"
+    return [
+        Endpoint("unleash", "50-item page", "", {}, walk=[("/api/admin/logins", {**headers["unleash"],
+                                                                                  "X-Walk": str(i)})
+                                                          for i in range(WALK)]),
+        Endpoint("canvas", "hourly windows", "", {}, walk=[
+            (f"{acct}&start_time={quote(a.isoformat())}&end_time={quote(b.isoformat())}", headers["canvas"])
+            for a, b in hours]),
+        Endpoint("qradar", "hourly windows", "", {}, walk=[
+            ("/api/access/login_attempts?filter=" + quote(f"attempt_time >= {_ms(a.isoformat())} and "
+                                                          f"attempt_time < {_ms(b.isoformat())}"),
+             {**headers["qradar"], "Range": "items=0-49"}) for a, b in hours]),
+        Endpoint("ingedata", "accounts' pages", "", {}, walk=[
+            (f"/api/v3/iam/account_logins?page[size]=50&filter[account_id]={a}", headers["ingedata"])
+            for a in accounts]),
+        Endpoint("ssojet", "users' first pages", "", {}, walk=[
+            (f"/api/v1/users/{u}/loginlogs?event=login&limit=50", headers["ssojet"]) for u in uuids]),
     ]
 
 
@@ -360,30 +438,31 @@ def main() -> None:
         rss = _rss_mb(proc.pid)
         for ep in plan:
             wait_until_up(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
-            load(base + ep.path, ep.headers, args.warmup, args.connections)
-            result = measured(proc.pid, base + ep.path, ep.headers, args.seconds, args.connections)
+            load(base, ep.requests, args.warmup, args.connections)
+            result = measured(proc.pid, base, ep.requests, args.seconds, args.connections)
             rss = max(rss, _rss_mb(proc.pid))
             wait_until_up(f"{base}/_loginaudit/health", proc)
-            alone = load(base + ep.path, ep.headers, args.latency_seconds, 1)  # service time, no queueing
+            alone = load(base, ep.requests[::-1], args.latency_seconds, 1)  # service time, no queueing
             rows.append((ep, result, alone))
     prism: dict[str, Result] = {}
     if not args.no_prism:
         for vendor, (spec, path) in PRISM_PATHS.items():
-            headers = next(ep.headers for ep, _, _ in rows if ep.vendor == vendor)
+            headers = next(ep.headers for ep, _, _ in rows if ep.vendor == vendor and not ep.walk)
             with _prism(spec) as started:
                 if started is None:
                     break
                 pbase, pid = started
-                load(pbase + path, headers, args.warmup, args.connections)
-                prism[vendor] = measured(pid, pbase + path, headers, args.seconds, args.connections)
+                load(pbase, [(path, headers)], 20.0, args.connections)  # Prism is 2x slower for its first ~20 s
+                prism[vendor] = measured(pid, pbase, [(path, headers)], args.seconds, args.connections)
 
-    print("\n| vendor | case | req/s | CPU µs/req | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms | 1 conn: p99 ms "
-          "| Prism req/s (non-2xx) | Prism CPU µs/req | ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for ep, r, a in rows:
-        p = prism.get(ep.vendor) if ep.case == "50-item page" else None
+    print("\n| vendor | workload | case | req/s | CPU µs/req | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms "
+          "| 1 conn: p99 ms | Prism req/s (non-2xx) | Prism CPU µs/req | ratio |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for ep, r, a in sorted(rows, key=lambda row: (row[0].vendor, row[0].workload != "walk")):
+        p = prism.get(ep.vendor) if ep.walk or ep.case == "50-item page" else None
         ratio = f"{r.rps / p.rps:.2f}x" if p else ""
-        print(f"| {ep.vendor} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+        print(f"| {ep.vendor} | {ep.workload} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | "
+              f"{r.p99_ms:.1f} | "
               f"{r.errors + a.errors} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {f'{p.rps:.0f} ({p.errors})' if p else ''} | "
               f"{f'{p.cpu_us:.0f}' if p else ''} | {ratio} |")
     print(f"\nserver RSS (max during the run): {rss:.0f} MB")
@@ -393,9 +472,9 @@ def main() -> None:
         print(f"\n# PostgreSQL, {args.pg_events:,} events (seeded in {pg_seed:.1f} s), unpinned, qradar 50-item page")
         for workers in (1, 2):
             with _server(pg_url, workers=workers, pin=False) as (base, _):
-                ep = next(e for e in _plan(base, pg_url) if e.vendor == "qradar")
-                load(base + ep.path, ep.headers, args.warmup, args.connections)
-                r = load(base + ep.path, ep.headers, args.seconds, args.connections)
+                ep = next(e for e in _plan(base, pg_url) if e.vendor == "qradar" and not e.walk)
+                load(base, ep.requests, args.warmup, args.connections)
+                r = load(base, ep.requests, args.seconds, args.connections)
                 print(f"workers={workers}: {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
                       f"non-2xx {r.errors}")
 

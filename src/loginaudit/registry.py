@@ -12,7 +12,7 @@ import importlib
 import pathlib
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
@@ -124,8 +124,10 @@ VENDORS: tuple[Vendor, ...] = (
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
 
 
+@lru_cache(maxsize=4096)
 def vendor_for(path: str) -> Vendor | None:
-    """The API (vendor or control plane) whose base path is the longest prefix of `path`."""
+    """The API (vendor or control plane) whose base path is the longest prefix of `path`; asked by
+    several middlewares per request, so remembered per path (bounded: paths are client input)."""
     best: Vendor | None = None
     for vendor in (*VENDORS, CONTROL):
         if vendor.serves(path) and (best is None or len(vendor.base_path) > len(best.base_path)):
