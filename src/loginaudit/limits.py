@@ -1,8 +1,9 @@
 """What one request may cost, enforced on the event loop before any work is done for it.
 
-Connexion's FlaskApp runs handlers in a2wsgi's pool of 10 threads, and a thread that reads a request
-body waits on the network: ten clients that announce a body and send it slowly held every thread and
-froze every vendor. So bodies are read here, asynchronously, within a size limit and a deadline,
+Handlers that do not run on the event loop (the control plane's, and vendors' on PostgreSQL) run in a
+bounded thread pool, and a thread that reads a request body waits on the network: under the FlaskApp
+this server had, ten clients that announced a body and sent it slowly held every thread and froze
+every vendor. So bodies are read here, asynchronously, within a size limit and a deadline,
 and handed on whole; headers are bounded the same way; and control-plane requests (seeding and
 scenarios are long) hold at most CONTROL_CONCURRENCY threads, so vendor traffic always has some.
 Each refusal is the vendor's own error body, from its `render_error` (the control plane's elsewhere).
@@ -27,7 +28,7 @@ MAX_TARGET_BYTES = 64 * 1024  # path and query string
 MAX_CONTROL_BODY = 10 * 1024 * 1024  # a scenario of 100,000 events fits; the control plane documents 413
 MAX_VENDOR_BODY = 64 * 1024  # vendor bodies are credentials (Ingedata's API-key login)
 BODY_SECONDS = 30.0  # to send a whole body, however slowly it trickles
-CONTROL_CONCURRENCY = 4  # of a2wsgi's 10 threads
+CONTROL_CONCURRENCY = 4  # of the thread pool's (anyio's 40 by default)
 
 
 class RequestLimits:
