@@ -57,12 +57,10 @@ def _uuid(rng: random.Random) -> str:
 
 def build(store: Any) -> dict[str, Any]:
     """Two root accounts (one with a sub-account, one not in UTC), six people, eight logins, 400 events."""
-    from loginaudit.handlers import ingedata
     from loginaudit.registry import by_name
     from loginaudit.storage import clock, records
 
     rng = random.Random(20)
-    made: dict[str, Any] = {}
     with store.session(write=True) as s:
         clock.set_clock(s, NOW, frozen=True)
         start = NOW - timedelta(days=400)
@@ -114,7 +112,6 @@ def build(store: Any) -> dict[str, Any]:
                                 credential_id=None if cred is None else creds[cred].id)
         made = {"roots": (t1.id, t3.id), "sub": t2.id, "creds": [c.id for c in creds],
                 "people": [p.id for p in people], "uuids": [p.uuid for p in people]}
-    _ = ingedata  # imported for its token kinds only
     return made
 
 

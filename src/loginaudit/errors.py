@@ -101,10 +101,6 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             # SQLite's write lock not had within busy_timeout (several processes on one file): busy, not broken
             return render(request, 503, "Service Unavailable", "The store is busy; retry", {"Retry-After": "1"})
-        if isinstance(exc, RuntimeError) and "outside of operation context" in str(exc):
-            # A path Connexion's router did not match (e.g. a path parameter with a newline) still
-            # reached Flask's router; nothing is routed there, so it is the vendor's 404.
-            return render(request, 404, "Not Found", "Not Found", None)
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         return render(request, 500, "Internal Server Error", "Internal Server Error", None)
 

@@ -36,15 +36,15 @@ class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
 
     @property
     def _sync_async_decorator(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        inline = self.inline
-
         def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(function)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                if inline:
-                    return function(*args, **kwargs)
+            async def inline(*args: Any, **kwargs: Any) -> Any:
+                return function(*args, **kwargs)
+
+            @functools.wraps(function)
+            async def pooled(*args: Any, **kwargs: Any) -> Any:
                 return await run_in_threadpool(function, *args, **kwargs)
-            return wrapper
+            return inline if self.inline else pooled
         return decorator
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +62,9 @@ class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
 
 
 class OnceOperation(AsyncOperation):  # type: ignore[misc]
-    inline = False
+    def __init__(self, *args: Any, inline: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline = inline
 
     @functools.cached_property
     def fn(self) -> Callable[..., Any]:
@@ -76,10 +78,8 @@ class OnceApi(AsyncApi):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
 
     def make_operation(self, op: Any) -> OnceOperation:
-        made = OnceOperation(op.function, jsonifier=self.jsonifier, operation_id=op.operation_id,
-                             pythonic_params=self.pythonic_params)
-        made.inline = self.inline
-        return made
+        return OnceOperation(op.function, jsonifier=self.jsonifier, operation_id=op.operation_id,
+                             pythonic_params=self.pythonic_params, inline=self.inline)
 
 
 class OnceASGIApp(AsyncASGIApp):  # type: ignore[misc]

@@ -14,6 +14,7 @@ EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
 LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 MIN_UTC = datetime.min.replace(tzinfo=UTC)
 MAX_UTC = datetime.max.replace(tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what QRadar's milliseconds and SSOJet's cursors count from
 
 
 def parse_iso(text: str) -> datetime:

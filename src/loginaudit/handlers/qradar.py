@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
@@ -17,6 +17,7 @@ from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
 from ..storage.records import MAX_ID
+from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 from .qradar_filter import FilterError, parse, to_store
 
@@ -190,9 +191,6 @@ def _attempts(rows: Sequence[EventRow], fields: tuple[str, ...]) -> list[dict[st
              "attempt_time": _ms(ev.occurred_at - epoch), "remote_ip": ev.ip, "user_id": ev.credential_id}
             for ev in rows]
     return full if fields == FIELDS else [{f: one[f] for f in fields} for one in full]
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ms(delta: timedelta) -> int:

@@ -21,10 +21,9 @@ from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import EventQuery, event_rows
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find
-from ..timefmt import iso_ms_z
+from ..timefmt import EPOCH, iso_ms_z
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HEAD_ROUTED = False  # gin routes HEAD only where registered (gin-gonic/gin#1201): HEAD is a 404 here
 MAX_CURSOR = 200  # ours are ~50 characters
 READ = ("id", "occurred_at", "user_agent", "ip", "country", "city")  # what both contracts show
