@@ -10,6 +10,7 @@ def forget_all() -> None:
     from .mocking.ratelimit import LIMITER
     from .mocking.rules import forget as forget_rules
     from .responses import REMEMBERED
+    from .storage.memo import forget as forget_facts
     from .tokens import forget as forget_secrets
 
     forget_secrets()
@@ -17,4 +18,5 @@ def forget_all() -> None:
     LIMITER.clear()
     JOURNAL.clear()
     REMEMBERED.clear()  # stale already (the reset moved the generation); this frees the memory
+    forget_facts()
     reseed(None)

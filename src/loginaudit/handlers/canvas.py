@@ -20,6 +20,7 @@ from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.memo import remembered
 from ..storage.models import Credential, Person, Tenant
 from ..storage.records import MAX_ID, as_id, credentials_of, find, login_rows, root_of
 from ..timefmt import clamp_utc
@@ -93,15 +94,21 @@ class Caller:
         self.principal = principal
         self.grants = set(principal.grants)
         self.site_admin = "site_admin" in self.grants
-        cred = session.get(Credential, principal.credential_id) if principal.credential_id else None
-        self.root_id = root_of(session, cred.tenant).id if cred else None
-        self.zone = _zone(cred.tenant.time_zone if cred else "UTC")
+        self.root_id, zone = remembered(session, ("canvas.caller", principal.credential_id),
+                                        lambda: _home(session, principal.credential_id))
+        self.zone = _zone(zone)
 
     def can_read_logs_of(self, root_id: int) -> bool:
         return self.site_admin or (bool(self.grants & LOG_RIGHTS) and root_id == self.root_id)
 
     def has(self, *rights: str) -> bool:
         return self.site_admin or bool(self.grants & set(rights))
+
+
+def _home(session: Session, credential_id: int | None) -> tuple[int | None, str]:
+    """The root account and time zone of the token's login."""
+    cred = session.get(Credential, credential_id) if credential_id else None
+    return (root_of(session, cred.tenant).id, cred.tenant.time_zone) if cred else (None, "UTC")
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -206,13 +213,20 @@ def _login_json(c: Row[Any], caller: Caller) -> dict[str, Any]:
     return out
 
 
-def _account_json(t: Tenant, session: Session) -> dict[str, Any]:
+def _account_json(session: Session, tenant_id: int) -> dict[str, Any] | None:
+    t = session.get(Tenant, tenant_id)
+    if t is None:
+        return None
     root = root_of(session, t)
     return {"id": t.id, "name": t.name, "uuid": t.uuid, "parent_account_id": t.parent_id,
             "root_account_id": None if root.id == t.id else root.id,
             "workflow_state": "active" if t.active else "deleted", "default_time_zone": t.time_zone,
             "default_storage_quota_mb": 500, "default_user_storage_quota_mb": 50,
             "default_group_storage_quota_mb": 50}
+
+
+def _account(session: Session, tenant_id: int) -> dict[str, Any] | None:
+    return remembered(session, ("canvas.account", tenant_id), lambda: _account_json(session, tenant_id))
 
 
 def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, Any]:
@@ -239,7 +253,7 @@ def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> d
     for ev in events:
         if ev.credential_id in known:
             logins.setdefault(ev.credential_id, known[ev.credential_id])
-    accounts = {c.tenant_id: session.get(Tenant, c.tenant_id) for c in logins.values()}
+    accounts = {t: _account(session, t) for t in {c.tenant_id: None for c in logins.values()}}
     users: dict[int, tuple[Row[Any], str]] = {}
     for c in logins.values():
         users.setdefault(c.person_id, (c, c.login))
@@ -250,7 +264,7 @@ def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> d
                     "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
                               "page_view": ev.request_id}} for ev in events],
         "linked": {"logins": [_login_json(c, caller) for c in logins.values()],
-                   "accounts": [_account_json(t, session) for t in accounts.values() if t is not None],
+                   "accounts": [a for a in accounts.values() if a is not None],
                    "users": [_user_json(p, caller, login) for p, login in users.values()],
                    "page_views": []},
     }
@@ -321,15 +335,16 @@ def queryByPseudonym(pseudonym_id: str, token_info: dict[str, Any], start_time: 
                         page=page)
 
 
-def _find_root_account(s: Session, account_id: str) -> Tenant | None:
+def _find_root_account(s: Session, account_id: str) -> int | None:
+    """The id of the active root account `account_id` names (Account.root_accounts.active)."""
     if account_id.startswith("sis_account_id:"):
         tenant = find(s, Tenant, sis_id=account_id.removeprefix("sis_account_id:"))
     else:
         ident = as_id(account_id)
         tenant = s.get(Tenant, ident) if ident is not None else None
     if tenant is None or not tenant.active or tenant.parent_id is not None:
-        return None  # Account.root_accounts.active
-    return tenant
+        return None
+    return tenant.id
 
 
 def queryByAccount(account_id: str, token_info: dict[str, Any], start_time: str | None = None,
@@ -337,12 +352,12 @@ def queryByAccount(account_id: str, token_info: dict[str, Any], start_time: str 
                    page: str | None = None) -> tuple[Any, int, dict[str, str]]:
     with current().session() as s:
         caller = Caller(s, token_info["principal"])
-        tenant = _find_root_account(s, account_id)
-        if tenant is None:
+        tenant_id = remembered(s, ("canvas.root_account", account_id), lambda: _find_root_account(s, account_id))
+        if tenant_id is None:
             raise _not_found()
-        if not caller.can_read_logs_of(tenant.id):
+        if not caller.can_read_logs_of(tenant_id):
             raise _denied(s)
-        return _respond(s, Cmp("tenant_id", "=", tenant.id), caller, start_time, end_time, per_page, page)
+        return _respond(s, Cmp("tenant_id", "=", tenant_id), caller, start_time, end_time, per_page, page)
 
 
 def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:

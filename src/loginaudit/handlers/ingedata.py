@@ -20,6 +20,7 @@ from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
+from ..storage.memo import remembered
 from ..storage.models import Credential, Person
 from ..storage.records import as_id, credentials_by_id, credentials_of, usable
 from ..tokens import TokenKind, hex_secret, resolve
@@ -129,22 +130,39 @@ _JWT_MESSAGES = ((jwt.InvalidSignatureError, "Signature verification failed"),
                  (jwt.DecodeError, "Not enough or too many segments"))
 
 
+def _verified(s: Session, token: str) -> dict[str, Any] | str:
+    """The token's claims if the store's key signed it, else the message Verse answers."""
+    try:
+        return dict(jwt.decode(token, _signing_key(s).public_key(), algorithms=["ES256"],
+                               options={"verify_exp": False, "require": ["exp"]}))
+    except jwt.PyJWTError as exc:
+        return next((m for kind, m in _JWT_MESSAGES if isinstance(exc, kind)), str(exc))
+
+
+def _account_state(s: Session, ident: Any) -> tuple[int, datetime | None] | None:
+    """(organization, expiry) of an account that can sign in but for its expiry; None if it cannot."""
+    account = s.get(Credential, ident) if isinstance(ident, int) and not isinstance(ident, bool) else None
+    if account is None or not usable(account, datetime.min.replace(tzinfo=UTC)):
+        return None
+    return account.tenant_id, account.expires_at
+
+
 def _decode(token: str) -> dict[str, Any]:
+    """A signature check and the account's load, each remembered per store generation (they were a
+    fifth of a request): the key and the account change only by a write, which moves it."""
     with current().session() as s:
-        try:
-            claims = jwt.decode(token, _signing_key(s).public_key(), algorithms=["ES256"],
-                                options={"verify_exp": False, "require": ["exp"]})
-        except jwt.PyJWTError as exc:
-            message = next((m for kind, m in _JWT_MESSAGES if isinstance(exc, kind)), str(exc))
-            raise _unauthorized(message) from None
+        claims = remembered(s, ("ingedata.jwt", token), lambda: _verified(s, token),
+                            keep=lambda c: not isinstance(c, str))
+        if isinstance(claims, str):
+            raise _unauthorized(claims)
         now = clock.now(s)  # the store's clock, so tests can expire tokens
         if claims["exp"] <= now.timestamp():
             raise _unauthorized("Signature has expired")
-        account = s.get(Credential, claims["u"]) if isinstance(claims.get("u"), int) else None
-        if account is None or not usable(account, now):  # Verse loads the account on every request
+        state = remembered(s, ("ingedata.account", claims.get("u")), lambda: _account_state(s, claims.get("u")))
+        if state is None or (state[1] is not None and state[1] <= now):  # Verse loads it on every request
             raise _unauthorized()
         # the organization rides along: the handler scopes by it without loading the account again
-        return {"sub": str(claims.get("u")), "claims": claims, "organization": account.tenant_id}
+        return {"sub": str(claims.get("u")), "claims": dict(claims), "organization": state[0]}
 
 
 def authenticate(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:

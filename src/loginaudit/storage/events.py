@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
+from .memo import session_generation
 from .models import Credential, LoginEvent
-from .settings import generation
 
 # Canonical field names a criteria tree or an order may use: table columns, not ORM attributes, so a
 # read is a Core statement on the session's connection (no ORM compile or loading step).
@@ -222,7 +222,7 @@ def count_events(session: Session, where: Expr | None, cap: int | None = None, o
     larger than its generation's, never smaller (a pager never stops short).
     """
     try:
-        key = (where, cap, offset, generation(session))
+        key = (where, cap, offset, session_generation(session))
         hash(key)
     except TypeError:  # a criteria value that is not hashable: count without remembering
         return _count(session, where, cap, offset)

@@ -1,0 +1,61 @@
+"""Values derived from the store, remembered per store generation in this process.
+
+A vendor read asks the same few facts on every request (the caller's root account and time zone,
+the signing key, the clock, whether a user exists): each was an ORM load of 100-600 µs. Every
+committed write moves the generation (settings.generation), so a value remembered under the
+generation the session reads is exactly what the session would load. Only plain data is kept
+(never ORM objects, which belong to their session), and nothing is remembered from a session that
+has written: its rows are not yet the generation's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from .db import WROTE
+from .settings import generation
+
+T = TypeVar("T")
+_KEPT = 4096
+_REMEMBERED: dict[tuple[Hashable, str | None], Any] = {}
+_GENERATION = "loginaudit.generation"  # Session.info: the generation this transaction reads
+
+
+def session_generation(session: Session) -> str | None:
+    """The generation, read once per session (a vendor read is one transaction, one snapshot)."""
+    if _GENERATION not in session.info:
+        session.info[_GENERATION] = generation(session)
+    value: str | None = session.info[_GENERATION]
+    return value
+
+
+def _changed(session: Session) -> bool:
+    return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
+
+
+def remembered(session: Session, key: Hashable, compute: Callable[[], T],
+               keep: Callable[[T], bool] | None = None) -> T:
+    """`compute()` as of the session's generation, computed once per generation in this process;
+    with `keep`, only values it accepts are remembered (e.g. not a stranger's bad token)."""
+    if _changed(session):
+        return compute()
+    full = (key, session_generation(session))
+    try:
+        return _REMEMBERED[full]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    value = compute()
+    if _changed(session) or (keep is not None and not keep(value)):  # a write (a first signing key):
+        return value  # not the generation's yet
+    if len(_REMEMBERED) >= _KEPT:
+        _REMEMBERED.clear()  # a generation's worth of facts is small; older generations are dead
+    _REMEMBERED[full] = value
+    return value
+
+
+def forget() -> None:
+    """After a reset (the generation moved already; this frees the memory)."""
+    _REMEMBERED.clear()
