@@ -67,7 +67,7 @@ def test_unleash_client(generate: Any, live_url: str, world: dict[str, Any]) -> 
     pkg = generate("unleash.yaml")
     client = _mod(pkg, "client").AuthenticatedClient(base_url=f"{live_url}/api/admin", prefix="",
                                                      token=world["arrange"].token("unleash", "admin"))
-    resp = _mod(pkg, "api.auth.get_login_history").sync_detailed(client=client)
+    resp = _mod(pkg, "api.instance_admin.get_login_history").sync_detailed(client=client)
     assert resp.status_code == 200
     assert [e.ip for e in resp.parsed.events] == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
 

@@ -38,11 +38,11 @@ def test_json_newest_first_with_the_documented_fields(client: Any, arrange: Arra
     assert r.headers["content-type"] == "application/json; charset=utf-8"
     assert r.json() == {"events": [
         {"id": ids[1], "username": "bob@ex.com", "auth_type": "oidc", "created_at": at(1), "successful": False,
-         "ip": "::ffff:10.0.0.5", "failure_reason": "Invalid password"},
+         "ip": "::ffff:10.0.0.5", "failure_reason": "Invalid password", "type": "login"},
         {"id": ids[2], "username": "ghost@ex.com", "auth_type": "simple", "created_at": at(2),
-         "successful": False, "ip": None, "failure_reason": "No user found"},
+         "successful": False, "ip": None, "failure_reason": "No user found", "type": "login"},
         {"id": ids[0], "username": "admin", "auth_type": "simple", "created_at": at(3), "successful": True,
-         "ip": "::ffff:127.0.0.1", "failure_reason": None},
+         "ip": "::ffff:127.0.0.1", "failure_reason": None, "type": "login"},
     ]}
 
 
@@ -58,9 +58,51 @@ def test_success_never_carries_a_failure_reason(client: Any, arrange: Arrange, p
     assert client.get(URL, headers=_admin(arrange)).json()["events"][0]["failure_reason"] is None
 
 
-def test_logouts_are_not_login_history(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
-    arrange.events({"credential_id": people["bob"]["id"], "occurred_at": at(1), "event_type": "logout"})
-    assert client.get(URL, headers=_admin(arrange)).json() == {"events": []}
+def _settings(client: Any, **values: str) -> None:
+    r = client.patch("/_loginaudit/vendors/unleash/settings", json=values)
+    assert r.status_code == 200, r.text
+
+
+def test_unleash_8_lists_logouts_with_their_type(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
+    login, logout = arrange.events({"credential_id": people["bob"]["id"], "occurred_at": at(2)},
+                                   {"credential_id": people["bob"]["id"], "occurred_at": at(1), "event_type": "logout"})
+    events = client.get(URL, headers=_admin(arrange)).json()["events"]
+    assert [(e["id"], e["type"]) for e in events] == [(logout, "logout"), (login, "login")]
+    assert list(events[0]) == ["id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason",
+                               "type"]
+    csv = client.get(URL, headers={**_admin(arrange), "Accept": "text/csv"}).text.splitlines()
+    assert csv[0].endswith(',"failure_reason","type"') and csv[1].endswith(',"logout"')
+
+
+def test_the_7x_shape_has_no_type_and_no_logouts(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
+    _settings(client, shape="7.x")
+    login, _ = arrange.events({"credential_id": people["bob"]["id"], "occurred_at": at(2)},
+                              {"credential_id": people["bob"]["id"], "occurred_at": at(1), "event_type": "logout"})
+    events = client.get(URL, headers=_admin(arrange)).json()["events"]
+    assert [e["id"] for e in events] == [login] and "type" not in events[0]
+    csv = client.get(URL, headers={**_admin(arrange), "Accept": "text/csv"}).text
+    assert csv.splitlines()[0] == '"id","username","auth_type","created_at","successful","ip","failure_reason"'
+
+
+def test_oss_edition_has_no_login_history(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
+    _settings(client, edition="oss")
+    assert client.get(URL).status_code == 401  # the admin API authenticates before routing
+    first, second = (client.get(URL, headers=_admin(arrange)) for _ in range(2))
+    message = "The path you were looking for (/api/admin/logins) is not available."
+    for r in (first, second):
+        body = r.json()
+        assert (r.status_code, body["name"], body["message"], body["details"]) == (
+            404, "NotFoundError", message, [{"message": message}])
+        uuid.UUID(body["id"])
+    assert first.json()["id"] != second.json()["id"]
+
+
+def test_settings_take_only_their_documented_values(client: Any) -> None:
+    r = client.patch("/_loginaudit/vendors/unleash/settings", json={"shape": "9.x"})
+    assert r.status_code == 422 and "7.x" in r.json()["detail"]
+    vendors = {v["name"]: v for v in client.get("/_loginaudit/vendors").json()}
+    assert vendors["unleash"]["settings"]["shape"]["default"] == "8.x"
+    assert set(vendors["unleash"]["settings"]["edition"]["choices"]) == {"enterprise", "oss"}
 
 
 def test_retention_is_336_hours_of_the_server_clock(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
@@ -83,9 +125,9 @@ def test_csv_is_json2csv_layout(client: Any, arrange: Arrange, people: dict[str,
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.text == (
-        '"id","username","auth_type","created_at","successful","ip","failure_reason"\n'
-        f'{ids[1]},"eve ""the"" hacker","simple","{at(1)}",false,,"No user found, sorry"\n'
-        f'{ids[0]},"admin","simple","{at(2)}",true,"::ffff:127.0.0.1",'
+        '"id","username","auth_type","created_at","successful","ip","failure_reason","type"\n'
+        f'{ids[1]},"eve ""the"" hacker","simple","{at(1)}",false,,"No user found, sorry","login"\n'
+        f'{ids[0]},"admin","simple","{at(2)}",true,"::ffff:127.0.0.1",,"login"'
     )
 
 
@@ -107,9 +149,15 @@ def test_accept_negotiation(client: Any, arrange: Arrange, people: dict[str, Any
     assert r.headers["content-type"].startswith("text/csv" if csv else "application/json")
 
 
-def test_bearer_prefix_is_stripped(client: Any, arrange: Arrange) -> None:
+@pytest.mark.parametrize("prefix", ["Bearer ", "bearer ", "BEARER\t", "Bearer   "])
+def test_bearer_prefix_is_stripped_as_unleash_does(client: Any, arrange: Arrange, prefix: str) -> None:
     token = arrange.token("unleash", "admin")
-    assert client.get(URL, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get(URL, headers={"Authorization": f"{prefix}{token}"}).status_code == 200
+
+
+def test_bearer_without_whitespace_is_part_of_the_token(client: Any, arrange: Arrange) -> None:
+    token = arrange.token("unleash", "admin")
+    assert client.get(URL, headers={"Authorization": f"Bearer{token}"}).status_code == 401
 
 
 def test_missing_header_is_authentication_required(client: Any) -> None:
@@ -139,7 +187,7 @@ def test_expired_token_is_unauthorized(client: Any, arrange: Arrange) -> None:
     assert client.get(URL, headers={"Authorization": token}).json()["name"] == "UnauthorizedError"
 
 
-@pytest.mark.parametrize("kind", ["client", "frontend"])
+@pytest.mark.parametrize("kind", ["client", "backend", "frontend"])
 def test_sdk_tokens_get_the_bare_token_type_403(client: Any, arrange: Arrange, kind: str) -> None:
     r = client.get(URL, headers={"Authorization": arrange.token("unleash", kind)})
     assert r.status_code == 403

@@ -134,7 +134,14 @@ def _kind_json(kind: TokenKind) -> dict[str, Any]:
 
 def listVendors() -> Reply:
     return [{"name": v.name, "title": v.title, "base_path": v.base_path,
-             "token_kinds": {k: _kind_json(t) for k, t in v.module.TOKEN_KINDS.items()}} for v in VENDORS], 200, JSON
+             "token_kinds": {k: _kind_json(t) for k, t in v.module.TOKEN_KINDS.items()},
+             "settings": _settings_json(v.module)} for v in VENDORS], 200, JSON
+
+
+def _settings_json(module: Any) -> dict[str, Any]:
+    choices = getattr(module, "SETTING_CHOICES", {})
+    return {name: {"default": default, **({"choices": choices[name]} if name in choices else {})}
+            for name, default in getattr(module, "SETTINGS", {}).items()}
 
 
 def _vendor_settings(vendor: str) -> tuple[Any, dict[str, Any]] | None:
@@ -163,6 +170,9 @@ def setVendorSettings(vendor: str, body: dict[str, Any]) -> Reply:
             return _problem(422, f"{v.name} has no setting {key!r}; it has {sorted(defaults)}")
         if type(value) is not type(defaults[key]):
             return _problem(422, f"{v.name} setting {key!r} takes a {type(defaults[key]).__name__}")
+        choices = getattr(v.module, "SETTING_CHOICES", {}).get(key)
+        if choices is not None and value not in choices:
+            return _problem(422, f"{v.name} setting {key!r} is one of {sorted(choices)}")
     with current().session(write=True) as s:
         settings.write(s, v.name, body)
         return settings.read(s, v.name, defaults), 200, JSON

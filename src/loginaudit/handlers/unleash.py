@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -14,8 +15,9 @@ from werkzeug.http import parse_accept_header
 
 from ..errors import VendorError, first_line, respond
 from ..storage import clock, current
-from ..storage.criteria import Cmp, all_of
+from ..storage.criteria import Cmp, In, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.memo import vendor_settings
 from ..timefmt import iso_ms_z
 from ..tokens import TokenKind, hex_secret, resolve
 
@@ -23,7 +25,17 @@ RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
 JSON_TYPE = "application/json"  # sent as the registry's json_type
 CSV_TYPE = "text/csv"  # the wire adds "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
-READ = ("id", "username", "auth_method", "occurred_at", "successful", "ip", "failure_reason")
+TYPED_COLUMNS = (*COLUMNS, "type")  # Unleash 8: migration 20260605181500-add-type-to-login-history
+READ = ("id", "username", "auth_method", "occurred_at", "successful", "ip", "failure_reason", "event_type")
+# Behaviour switches (control plane: /_loginaudit/vendors/unleash/settings), their values and defaults.
+SETTINGS = {"shape": "8.x", "edition": "enterprise"}
+SETTING_CHOICES = {
+    "shape": {"8.x": "every event carries `type` (login/logout) and logouts are listed (Unleash 8)",
+              "7.x": "logins only, no `type` field (Unleash 4.22-7.x)"},
+    "edition": {"enterprise": "login history is served (an Enterprise feature)",
+                "oss": "the open-source server: no such route, 404 NotFoundError after authentication"},
+}
+BEARER = re.compile(r"^Bearer\s+", re.IGNORECASE)  # bearer-token-middleware.ts: authHeader.replace(/^Bearer\s+/i, '')
 AUTH_TYPES = {"password": "simple", "http_basic": "simple"}  # canonical method → Unleash auth_type
 
 ADMIN_TOKEN_KIND = "admin"  # what the pytest plugin issues as this vendor's credentials[...]
@@ -32,7 +44,10 @@ TOKEN_KINDS = {
                        lambda rng: f"*:*.{hex_secret(rng, 28)}", grants=("ADMIN",)),
     "pat": TokenKind("personal access token (user:<hex>); grant ADMIN for an Admin root role user",
                      lambda rng: f"user:{hex_secret(rng, 28)}", needs_credential=True),
-    "client": TokenKind("client (backend) API token", lambda rng: f"default:development.{hex_secret(rng, 28)}"),
+    "client": TokenKind("client API token (Unleash 4-6 name of the backend token)",
+                        lambda rng: f"default:development.{hex_secret(rng, 28)}"),
+    "backend": TokenKind("backend API token (Unleash 7+): for SDKs and Edge, not the admin API",
+                         lambda rng: f"default:development.{hex_secret(rng, 28)}"),
     "frontend": TokenKind("frontend API token", lambda rng: f"default:development.{hex_secret(rng, 28)}"),
 }
 
@@ -76,14 +91,15 @@ def render_throttled(decision: Any, path: str) -> ConnexionResponse:
 
 
 def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
-    """Admin API tokens and ADMIN personal access tokens pass; `Bearer ` is stripped as on /api."""
-    secret = token.removeprefix("Bearer ").strip()
+    """Admin API tokens and ADMIN personal access tokens pass; a `Bearer` prefix (any case, any
+    whitespace after it) is stripped as Unleash's bearer-token middleware does."""
+    secret = BEARER.sub("", token.strip())
     if not secret:
         raise VendorError(401, _no_header(), content_type=JSON_TYPE)
     _, principal, _ = resolve("unleash", secret)
     if principal is None:
         raise VendorError(401, _error("UnauthorizedError", NOT_LOGGED_IN), content_type=JSON_TYPE)
-    if principal.kind in ("client", "frontend"):
+    if principal.kind in ("client", "backend", "frontend"):
         raise VendorError(403, {"message": "invalid token: expected a different token type for this endpoint"},
                           content_type=JSON_TYPE)
     if "ADMIN" not in principal.grants:
@@ -96,8 +112,8 @@ def _wants_csv(accept: str) -> bool:
     return ranked.quality("text/csv") > ranked.quality("application/json")
 
 
-def _event(ev: EventRow) -> dict[str, Any]:
-    return {
+def _event(ev: EventRow, typed: bool) -> dict[str, Any]:
+    out = {
         "id": ev.id,
         "username": ev.username,
         "auth_type": AUTH_TYPES.get(ev.auth_method, ev.auth_method),
@@ -106,6 +122,9 @@ def _event(ev: EventRow) -> dict[str, Any]:
         "ip": ev.ip,
         "failure_reason": None if ev.successful else ev.failure_reason,
     }
+    if typed:  # the new column last, as a row mapper that gained it would add it
+        out["type"] = ev.event_type
+    return out
 
 
 def _csv_cell(value: Any) -> str:
@@ -118,22 +137,28 @@ def _csv_cell(value: Any) -> str:
     return '"' + str(value).replace('"', '""') + '"'
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> str:
     """json2csv 7 `Parser()` defaults: quoted header and strings, bare scalars, no trailing EOL."""
-    lines = [",".join(f'"{c}"' for c in COLUMNS)]
-    lines += [",".join(_csv_cell(row[c]) for c in COLUMNS) for row in rows]
+    lines = [",".join(f'"{c}"' for c in columns)]
+    lines += [",".join(_csv_cell(row[c]) for c in columns) for row in rows]
     return "\n".join(lines)
 
 
 def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     tenant = token_info["principal"].tenant_id  # a token of a user of one instance reads that instance only
     with current().session() as s:
+        mode = vendor_settings(s, "unleash", SETTINGS)
+        if mode["edition"] == "oss":  # no route: app.js's catch-all, after the admin API's auth
+            raise VendorError(404, _error("NotFoundError", f"The path you were looking for ({request.url.path}) "
+                                                          "is not available."), content_type=JSON_TYPE)
+        typed = mode["shape"] == "8.x"
         since = clock.now(s) - RETENTION
-        where = all_of(Cmp("event_type", "=", "login"), Cmp("occurred_at", ">=", since),
+        kinds = In("event_type", ("login", "logout")) if typed else Cmp("event_type", "=", "login")
+        where = all_of(kinds, Cmp("occurred_at", ">=", since),
                        None if tenant is None else Cmp("tenant_id", "=", tenant))
-        rows = [_event(ev) for ev in event_rows(s, EventQuery(where=where), READ)]
+        rows = [_event(ev, typed) for ev in event_rows(s, EventQuery(where=where), READ)]
     if _wants_csv(request.headers.get("accept", "")):
         if not rows:
             return NoContent, 204, {"Content-Type": CSV_TYPE}
-        return to_csv(rows), 200, {"Content-Type": CSV_TYPE}
+        return to_csv(rows, TYPED_COLUMNS if typed else COLUMNS), 200, {"Content-Type": CSV_TYPE}
     return {"events": rows}, 200, {"Content-Type": JSON_TYPE}

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from . import settings
 from .db import WROTE
 from .settings import generation
 
@@ -59,3 +60,8 @@ def remembered(session: Session, key: Hashable, compute: Callable[[], T],
 def forget() -> None:
     """After a reset (the generation moved already; this frees the memory)."""
     _REMEMBERED.clear()
+
+
+def vendor_settings(session: Session, vendor: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """settings.read, remembered: a vendor whose behaviour depends on a switch asks on every request."""
+    return remembered(session, ("settings", vendor), lambda: settings.read(session, vendor, defaults))
