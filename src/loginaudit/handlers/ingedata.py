@@ -165,12 +165,21 @@ def _decode(token: str) -> dict[str, Any]:
         return {"sub": str(claims.get("u")), "claims": dict(claims), "organization": state[0]}
 
 
+_RUBY_WHITESPACE = " \t\n\v\f\r"
+_RUBY_WORDS = re.compile(f"[{_RUBY_WHITESPACE}]+")
+
+
 def authenticate(token: str, required_scopes: Any = None, request: Any = None) -> dict[str, Any]:
-    """`Authorization: Bearer <jwt>`; Verse matches `^Bearer ` exactly, anything else is no credentials."""
+    """`Authorization: Bearer <jwt>` as verse-http's default strategy reads it (lib/verse/http/auth.rb):
+    the header must match `^Bearer ` (case-sensitive, else no credentials) and the token is
+    `auth.split(" ")[1]`, Ruby's awk-style split, so extra whitespace and trailing words are ignored."""
     raw = request.headers.get("authorization", "") if request is not None else f"Bearer {token}"
     if not raw.startswith("Bearer "):
         raise _unauthorized()
-    return _decode(raw.removeprefix("Bearer "))  # the rest verbatim: a second space breaks the JWT
+    words = _RUBY_WORDS.split(raw.strip(_RUBY_WHITESPACE))
+    if len(words) < 2:  # "Bearer " and nothing: no credentials
+        raise _unauthorized()
+    return _decode(words[1])
 
 
 def authenticate_cookie(token: str, required_scopes: Any = None) -> dict[str, Any]:
@@ -190,8 +199,7 @@ READ = ("id", "credential_id", "credential.role", "occurred_at", "ip")  # a logi
 
 def _login(ev: EventRow) -> dict[str, Any]:
     return {"type": LOGIN, "id": str(ev.id),
-            "attributes": {"account_id": ev.credential_id, "role": ev.role, "date": _time(ev.occurred_at),
-                           "ip": ev.ip},
+            "attributes": {"role": ev.role, "date": _time(ev.occurred_at), "ip": ev.ip},  # belongs_to's key: no field
             "relationships": {"account": {"data": {"type": ACCOUNT, "id": str(ev.credential_id)}}}}
 
 
@@ -236,7 +244,7 @@ def _scopes(token_info: dict[str, Any]) -> tuple[set[str], int]:
 def _count(value: str | None) -> bool:
     if value is None:
         return False
-    if value.lower() in TRUE_WORDS:
+    if value in TRUE_WORDS:  # verse-schema's coalescer: %w[t y true yes].include?(value), case-sensitive
         return True
     if value in FALSE_SOURCE:
         return False
