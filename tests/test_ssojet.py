@@ -42,19 +42,52 @@ def test_legacy_contract_exactly(client: Any, arrange: Arrange, world: dict[str,
     arrange.events(
         {"credential_id": world["j"]["id"], "occurred_at": "2024-07-10T12:16:19.647Z", "ip": "183.83.177.227",
          "country": "India", "city": "Jaipur", "user_agent": "Amazon CloudFront"},
-        {"credential_id": world["j"]["id"], "occurred_at": at(1), "ip": None, "user_agent": CHROME},
+        {"credential_id": world["j"]["id"], "occurred_at": "2024-07-11T09:30:00.500Z", "ip": None,
+         "user_agent": CHROME},
         {"credential_id": world["j"]["id"], "occurred_at": at(2), "successful": False},  # not a login log
         {"credential_id": world["j_other"]["id"], "occurred_at": at(3)},  # another application
     )
     r = _get(client, world, "?client_id=app_acme")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json; charset=utf-8"
-    assert r.json() == {"login_logs": [
-        {"IpAddress": "", "Country": "", "City": "", "UserAgent": CHROME, "Name": "Chrome", "Os": "Windows",
-         "Device": "Desktop", "CreatedAt": at(1)},
+    assert r.json() == {"login_logs": [  # oldest first, as the published sample
         {"IpAddress": "183.83.177.227", "Country": "India", "City": "Jaipur", "UserAgent": "Amazon CloudFront",
          "Name": "", "Os": "", "Device": "", "CreatedAt": "2024-07-10T12:16:19.647Z"},
+        {"IpAddress": "", "Country": "", "City": "UnknownCity", "UserAgent": CHROME, "Name": "Chrome",
+         "Os": "Windows", "Device": "Desktop", "CreatedAt": "2024-07-11T09:30:00.5Z"},
     ]}
+
+
+@pytest.mark.parametrize(("stored", "wire"), [
+    ("2024-07-10T12:18:02.140Z", "2024-07-10T12:18:02.14Z"), ("2024-07-10T12:18:02.020Z", "2024-07-10T12:18:02.02Z"),
+    ("2024-07-10T12:18:02.000Z", "2024-07-10T12:18:02Z"), ("2024-07-10T14:18:02.647+02:00", "2024-07-10T12:18:02.647Z"),
+])
+def test_legacy_created_at_as_go_prints_it(client: Any, arrange: Arrange, world: dict[str, Any], stored: str,
+                                           wire: str) -> None:
+    arrange.events({"credential_id": world["j"]["id"], "occurred_at": stored})
+    assert _get(client, world, "?client_id=app_acme").json()["login_logs"][0]["CreatedAt"] == wire
+
+
+def test_legacy_order_setting(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    arrange.events({"credential_id": world["j"]["id"], "occurred_at": at(2), "ip": "10.0.0.1"},
+                   {"credential_id": world["j"]["id"], "occurred_at": at(1), "ip": "10.0.0.2"})
+    assert [x["IpAddress"] for x in _get(client, world, "?client_id=app_acme").json()["login_logs"]] == [
+        "10.0.0.1", "10.0.0.2"]
+    client.patch("/_loginaudit/vendors/ssojet/settings", json={"legacy_order": "newest_first"}).raise_for_status()
+    assert [x["IpAddress"] for x in _get(client, world, "?client_id=app_acme").json()["login_logs"]] == [
+        "10.0.0.2", "10.0.0.1"]
+
+
+def test_error_types_setting_gives_the_error_codes_page_shape(client: Any, world: dict[str, Any]) -> None:
+    client.patch("/_loginaudit/vendors/ssojet/settings", json={"error_types": "error_codes_page"}).raise_for_status()
+    r = _get(client, world, "?client_id=app_nope")
+    assert r.status_code == 400
+    assert list(r.json().items()) == [("error", "invalid_client"),
+                                      ("error_description", "The client is invalid or missing."),
+                                      ("error_code", 1001)]
+    r = _get(client, world, "", key="sk_live_nope")
+    assert r.json() == {"error": "unauthorized", "error_description": "The access token is missing or invalid.",
+                        "error_code": 2001}
 
 
 def test_legacy_needs_client_id(client: Any, world: dict[str, Any]) -> None:

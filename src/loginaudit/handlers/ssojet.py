@@ -18,13 +18,14 @@ from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import And, Cmp, Expr
-from ..storage.events import EventQuery, event_rows
-from ..storage.memo import remembered
+from ..storage.events import NEWEST_FIRST, EventQuery, Order, event_rows
+from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find
-from ..timefmt import EPOCH, iso_ms_z
+from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
+OLDEST_FIRST: Order = (("occurred_at", False), ("id", False))
 HEAD_ROUTED = False  # gin routes HEAD only where registered (gin-gonic/gin#1201): HEAD is a 404 here
 MAX_CURSOR = 200  # ours are ~50 characters
 READ = ("id", "occurred_at", "user_agent", "ip", "country", "city")  # what both contracts show
@@ -33,6 +34,15 @@ TOKEN_KINDS = {
     "api_key": TokenKind("an API key of the credential's application (tenant)",
                          lambda rng: f"sk_live_{hex_secret(rng, 24)}", needs_credential=True),
 }
+# Behaviour switches (control plane: /_loginaudit/vendors/ssojet/settings), their values and defaults.
+SETTINGS = {"legacy_order": "oldest_first", "error_types": "api_schema"}
+SETTING_CHOICES = {
+    "legacy_order": {"oldest_first": "legacy login_logs by ascending CreatedAt, as SSOJet's only published sample",
+                     "newest_first": "legacy login_logs newest first"},
+    "error_types": {"api_schema": "model.APIErrorResponse: `error` the integer code, `error_code` its name",
+                    "error_codes_page": "the error-codes page: `error` the name, `error_code` the integer code"},
+}
+UNKNOWN_CITY = "UnknownCity"  # the legacy sample's City when the lookup found none
 ERRORS = {
     400: (842, "invalid_query_parameters"),
     401: (2001, "unauthorized"),
@@ -41,8 +51,18 @@ ERRORS = {
 }
 
 
+def _mode() -> dict[str, Any]:
+    try:
+        with current().session() as s:
+            return vendor_settings(s, "ssojet", SETTINGS)
+    except Exception:  # an error body is being built, maybe because the store failed: the defaults
+        return SETTINGS
+
+
 def _body(status: int, description: str, code: tuple[int, str] | None = None) -> dict[str, Any]:
     number, name = code or ERRORS.get(status, (status, "error"))
+    if _mode()["error_types"] == "error_codes_page":  # docs.ssojet.com/en/error-codes, its key order too
+        return {"error": name, "error_description": description, "error_code": number}
     return {"error": number, "error_code": name, "error_description": description}
 
 
@@ -133,12 +153,13 @@ def _legacy(s: Session, person: int, principal: Principal, client_id: str | None
     tenant = s.get(Tenant, principal.tenant_id)
     if tenant is None or tenant.client_id != client_id:
         raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
+    order = OLDEST_FIRST if vendor_settings(s, "ssojet", SETTINGS)["legacy_order"] == "oldest_first" else NEWEST_FIRST
     logs = []
-    for ev in event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id)), READ):
+    for ev in event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id), order=order), READ):
         name, os_name, device = _agent(ev.user_agent or "")
-        logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or "",
+        logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or UNKNOWN_CITY,
                      "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
-                     "CreatedAt": iso_ms_z(ev.occurred_at)})
+                     "CreatedAt": _go_time(ev.occurred_at)})
     return {"login_logs": logs}
 
 
