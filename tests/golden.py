@@ -164,7 +164,7 @@ def requests(made: dict[str, Any], ingedata_jwt: str) -> list[Request]:
         Request("canvas inactive login", "GET", f"/api/v1/audit/authentication/logins/{c[7]}", cv),
         Request("canvas user", "GET", f"/api/v1/audit/authentication/users/{made['people'][1]}?per_page=50", cv),
         Request("canvas user self", "GET", "/api/v1/audit/authentication/users/self", cv_user),
-        Request("canvas user sis", "GET", "/api/v1/audit/authentication/users/sis_user_id:S103", cv),
+        Request("canvas user sis", "GET", "/api/v1/audit/authentication/users/sis_user_id:L1", cv),
         Request("canvas user sis_login", "GET", "/api/v1/audit/authentication/users/sis_login_id:ada", cv),
         Request("canvas string ids", "GET", f"{acct}?per_page=5",
                 (*cv, ("Accept", "application/json+canvas-string-ids"))),

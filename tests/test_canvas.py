@@ -54,7 +54,7 @@ def test_compound_document_exactly(client: Any, arrange: Arrange, world: dict[st
         "events": [{"id": "8a3c1f1e-5b6d-4c55-9a35-5a8f8f3c2d10", "created_at": "2026-11-22T01:15:02-07:00",
                     "event_type": "login", "links": {"login": j["id"], "account": world["uni"]["id"],
                                                      "user": world["jane"]["id"],
-                                                     "page_view": "1dd9dc6f-2fb0-4c19-a6c5-7ee1bf3ed295"}}],
+                                                     "page_view": None}}],  # no page views: never dangling
         "linked": {
             "logins": [{"id": j["id"], "user_id": world["jane"]["id"], "account_id": world["uni"]["id"],
                         "unique_id": "jdoe@ex.edu", "sis_user_id": "LOGIN-J", "integration_id": None,
@@ -64,7 +64,7 @@ def test_compound_document_exactly(client: Any, arrange: Arrange, world: dict[st
                           "default_time_zone": "America/Denver", "default_storage_quota_mb": 500,
                           "default_user_storage_quota_mb": 50, "default_group_storage_quota_mb": 50}],
             "users": [{"id": world["jane"]["id"], "name": "Jane Doe", "created_at": r.json()["linked"]["users"][0][
-                "created_at"], "sortable_name": "Doe, Jane", "short_name": "Jane Doe", "sis_user_id": "SIS-J",
+                "created_at"], "sortable_name": "Doe, Jane", "short_name": "Jane Doe", "sis_user_id": "LOGIN-J",
                        "integration_id": None, "sis_import_id": None, "login_id": "jdoe@ex.edu"}],
             "page_views": [],
         },
@@ -100,7 +100,7 @@ def test_bookmark_pages_walk_everything_once(client: Any, arrange: Arrange, worl
         seen += [e["id"] for e in r.json()["events"]]
         links = _links(r.headers["link"])
         assert "last" not in links and "prev" not in links
-        assert links["first"].endswith("?start_time=2026-01-01T00%3A00%3A00Z&foo=bar&page=first&per_page=3")
+        assert links["first"].endswith("?foo=bar&start_time=2026-01-01T00%3A00%3A00Z&page=first&per_page=3")
         url = links.get("next", "").removeprefix("http://testserver")
         pages += 1
     assert pages == 3 and len(seen) == len(set(seen)) == len(ids)
@@ -111,7 +111,8 @@ def test_link_header_format(client: Any, arrange: Arrange, world: dict[str, Any]
     r = client.get(f"{BASE}/users/self?per_page=1&access_token={world['jane_tok']}")
     assert r.status_code == 200
     header = r.headers["link"]
-    assert header.startswith('<http://testserver/api/v1/audit/authentication/users/self?page=first&per_page=1>; '
+    me = world["jane"]["id"]  # the route helper's URL for the record: its own id, not `self`
+    assert header.startswith(f'<http://testserver/api/v1/audit/authentication/users/{me}?page=first&per_page=1>; '
                              'rel="current",<http://testserver/')
     assert header.endswith('?page=first&per_page=1>; rel="first"') and ", <" not in header
     assert "access_token" not in header  # credentials never leak into links
@@ -163,10 +164,51 @@ def test_pseudonyms_alias_matches_logins(client: Any, arrange: Arrange, world: d
 
 def test_user_id_forms(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
     arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
-    for form in (str(world["jane"]["id"]), "sis_user_id:SIS-J", "sis_login_id:jdoe@ex.edu"):
-        assert len(_get(client, f"/users/{form}", world["site"]).json()["events"]) == 1, form
+    hexed = "hex:sis_user_id:" + b"LOGIN-J".hex()
+    for form in (str(world["jane"]["id"]), " 1 ".replace("1", str(world["jane"]["id"])), "sis_user_id:LOGIN-J",
+                 hexed, "sis_login_id:jdoe@ex.edu", "sis_login_id:JDoe@EX.edu", f"uuid:{world['jane']['uuid']}"):
+        r = _get(client, f"/users/{form}", world["site"])
+        assert r.status_code == 200 and len(r.json()["events"]) == 1, form
+        assert f"/users/{world['jane']['id']}?" in r.headers["link"], form  # the record's own id in links
     assert len(_get(client, "/users/self", world["jane_tok"]).json()["events"]) == 1
-    assert _get(client, "/users/sis_user_id:nope", world["site"]).status_code == 404
+    # sis_user_id is the login's (pseudonyms.sis_user_id), not a person field; unknown forms are 404
+    for form in ("sis_user_id:SIS-J", "sis_user_id:nope", "lti_user_id:x", "sis_foo_id:LOGIN-J", "hex:sis_user_id:4",
+                 "uuid:nope", "1234567890123456789"):
+        assert _get(client, f"/users/{form}", world["site"]).status_code == 404, form
+
+
+def test_user_sis_lookups_are_scoped_to_the_callers_root_account(client: Any, arrange: Arrange,
+                                                                   world: dict[str, Any]) -> None:
+    arrange.credential(world["bob"], world["other"], login="bob@other.edu", sis_id="OTHER-B")
+    assert _get(client, "/users/sis_user_id:OTHER-B", world["site"]).status_code == 404
+
+
+def test_account_self_and_default(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
+    for form in ("self", "default", str(world["uni"]["id"]), "hex:sis_account_id:" + b"UNI".hex()):
+        r = _get(client, f"/accounts/{form}?per_page=5", world["site"])
+        assert r.status_code == 200 and len(r.json()["events"]) == 1, form
+        assert f"/authentication/accounts/{world['uni']['id']}?page=first&per_page=5>" in r.headers["link"]
+    for form in ("site_admin", "sis_integration_id:UNI", "uuid:" + world["uni"]["uuid"]):
+        assert _get(client, f"/accounts/{form}", world["site"]).status_code == 404, form
+
+
+def test_link_query_keys_are_sorted_as_to_query_sorts_them(client: Any, arrange: Arrange,
+                                                           world: dict[str, Any]) -> None:
+    arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
+    r = _get(client, f"/logins/{world['j_uni']['id']}?zeta=1&end_time=2030-01-01T00:00:00Z&alpha=a b", world["site"])
+    assert _links(r.headers["link"])["first"].endswith(
+        "?alpha=a+b&end_time=2030-01-01T00%3A00%3A00Z&zeta=1&page=first&per_page=10")
+
+
+def test_pseudonyms_alias_can_be_switched_off(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    path = f"/pseudonyms/{world['j_uni']['id']}"
+    r = _get(client, path, world["site"])
+    assert r.status_code == 200 and f"/authentication/logins/{world['j_uni']['id']}?" in r.headers["link"]
+    client.patch("/_loginaudit/vendors/canvas/settings", json={"pseudonyms_route": False}).raise_for_status()
+    r = _get(client, path, world["site"])
+    assert (r.status_code, r.json()) == (404, {"errors": [{"message": "The specified resource does not exist."}]})
+    assert _get(client, f"/logins/{world['j_uni']['id']}", world["site"]).status_code == 200
 
 
 def test_account_forms_and_root_only(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
@@ -191,9 +233,13 @@ def test_string_ids(client: Any, arrange: Arrange, world: dict[str, Any]) -> Non
     arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
     body = _get(client, f"/logins/{world['j_uni']['id']}", world["site"],
                 Accept="application/json+canvas-string-ids").json()
-    assert body["events"][0]["links"]["login"] == str(world["j_uni"]["id"])
+    # lib/api.rb stringify_json_ids: only keys matching /(^|_)id$/ (and arrays under /(^|_)ids$/)
+    assert body["events"][0]["links"]["login"] == world["j_uni"]["id"]
+    assert body["events"][0]["links"]["account"] == world["uni"]["id"]
     assert body["linked"]["accounts"][0]["id"] == str(world["uni"]["id"])
     assert body["linked"]["logins"][0]["user_id"] == str(world["jane"]["id"])
+    assert body["linked"]["logins"][0]["account_id"] == str(world["uni"]["id"])
+    assert body["linked"]["users"][0]["id"] == str(world["jane"]["id"])
 
 
 def test_no_token_is_unauthenticated_with_challenge(client: Any) -> None:

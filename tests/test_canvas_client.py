@@ -74,3 +74,19 @@ def test_requester_maps_the_403_variant(live_url: str, client: Any, setup: dict[
     client.patch("/_loginaudit/vendors/canvas/settings", json={"api_auth_error_updates": True})
     with pytest.raises(Forbidden):
         _requester(live_url, setup["user"]).request("GET", f"audit/authentication/accounts/{setup['uni']['id']}")
+
+
+def test_canvasapi_walks_accounts_self_and_an_sis_user(live_url: str, arrange: Arrange,
+                                                       setup: dict[str, Any]) -> None:
+    """A connector names the account `self` and a user by the SIS id of their login; canvasapi follows
+    the Link header, whose URLs carry the records' own ids."""
+    requester = _requester(live_url, setup["admin"])
+    by_self = PaginatedList(AuthenticationEvent, requester, "GET", "audit/authentication/accounts/self",
+                            {"per_page": 3}, _root="events")
+    assert len(list(by_self)) == 7
+    sis = arrange.credential(arrange.person(first_name="Sis"), setup["uni"], login="sis", sis_id="S-42")
+    arrange.events(*({"credential_id": sis["id"], "occurred_at": at(h)} for h in (1, 2)))
+    by_sis = PaginatedList(AuthenticationEvent, requester, "GET", "audit/authentication/users/sis_user_id:S-42",
+                           {"per_page": 1}, _root="events")
+    got = list(by_sis)
+    assert [e.links["login"] for e in got] == [sis["id"], sis["id"]]

@@ -122,6 +122,18 @@ def test_canvas_throttles_with_its_own_403_per_token(client: Any, world: dict[st
     assert client.get(path, headers=world["canvas2"]).status_code == 200  # another token, another allowance
 
 
+def test_canvas_throttle_status_setting_gives_the_429_variant(client: Any, world: dict[str, Any]) -> None:
+    client.patch("/_loginaudit/vendors/canvas/settings", json={"throttle_status": "429"}).raise_for_status()
+    _put(client, "/rate-limits", {"rules": [{"vendor": "canvas", "requests": 1, "window_seconds": 60}]})
+    path = CANVAS_USER.format(world["person"]["id"])
+    assert client.get(path, headers=world["canvas"]).status_code == 200
+    r = client.get(path, headers=world["canvas"])
+    assert (r.status_code, r.text) == (429, "429 Too Many Requests (Rate Limit Exceeded)\n")
+    assert r.headers["x-rate-limit-remaining"] == "0.0"
+    r = client.patch("/_loginaudit/vendors/canvas/settings", json={"throttle_status": "418"})
+    assert r.status_code == 422
+
+
 def test_a_query_token_is_one_caller_on_every_page_url(client: Any, world: dict[str, Any]) -> None:
     _put(client, "/rate-limits", {"rules": [{"vendor": "canvas", "requests": 2, "window_seconds": 60}]})
     token = world["canvas"]["Authorization"].removeprefix("Bearer ")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from connexion import request
@@ -17,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
-from ..storage import clock, current, settings
+from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
-from ..storage.memo import remembered
+from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Credential, Person, Tenant
-from ..storage.records import MAX_ID, as_id, credentials_of, find, login_rows, root_of
+from ..storage.records import MAX_ID, as_id, credentials_of, find, first_root_tenant, login_rows, logins_where, root_of
 from ..timefmt import clamp_utc
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
@@ -36,7 +37,13 @@ NOT_FOUND = {"errors": [{"message": "The specified resource does not exist."}]}
 NOT_AUTHORIZED = {"status": "unauthorized", "errors": [{"message": "user not authorized to perform that action"}]}
 LOG_RIGHTS = {"view_statistics", "manage_user_logins"}
 
-SETTINGS = {"api_auth_error_updates": False}  # site-admin feature flag: permission failures become 403
+# Behaviour switches (control plane: /_loginaudit/vendors/canvas/settings), their values and defaults.
+SETTINGS = {"api_auth_error_updates": False, "throttle_status": "403", "pseudonyms_route": True}
+SETTING_CHOICES = {
+    "throttle_status": {
+        "403": "403 Forbidden (Rate Limit Exceeded), as app/middleware/request_throttle.rb sends it",
+        "429": "429 Too Many Requests (Rate Limit Exceeded), for clients written against a 429-throttling Canvas"},
+}
 
 
 def _token(rng: Any) -> str:
@@ -67,10 +74,15 @@ def render_error(status: int, detail: str, headers: Mapping[str, str], path: str
     return respond(status, {"errors": [{"message": detail}]}, headers, JSON_TYPE)
 
 
+_THROTTLED = {"403": "403 Forbidden (Rate Limit Exceeded)\n", "429": "429 Too Many Requests (Rate Limit Exceeded)\n"}
+
+
 def render_throttled(decision: Any, path: str) -> ConnexionResponse:
-    """Canvas's RequestThrottle: 403 in plain text with the bucket's remainder, not a 429."""
-    return respond(403, "403 Forbidden (Rate Limit Exceeded)\n", {"X-Rate-Limit-Remaining": "0.0"},
-                   "text/plain; charset=utf-8")
+    """Canvas's RequestThrottle#rate_limit_exceeded: 403 in plain text with the bucket's remainder
+    (or the 429 variant when the vendor setting asks for it)."""
+    with current().session() as s:
+        status = vendor_settings(s, "canvas", SETTINGS)["throttle_status"]
+    return respond(int(status), _THROTTLED[status], {"X-Rate-Limit-Remaining": "0.0"}, "text/plain; charset=utf-8")
 
 
 def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
@@ -119,7 +131,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _denied(session: Session) -> VendorError:
-    flag = settings.read(session, "canvas", SETTINGS)["api_auth_error_updates"]
+    flag = vendor_settings(session, "canvas", SETTINGS)["api_auth_error_updates"]
     return VendorError(403 if flag else 401, NOT_AUTHORIZED, {}, JSON_TYPE)
 
 
@@ -175,16 +187,18 @@ def _decode_bookmark(page: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def _page_url(page: str, per_page: int) -> str:
-    """Api.build_links: absolute, other params kept, page/per_page/access_token/api_key re-added last."""
+def _page_url(route: str, page: str, per_page: int) -> str:
+    """Api.build_links_hash: the route helper's absolute URL for the record itself (its own id even
+    when the request named it by `self` or an SIS id), then the other query parameters as Rails's
+    `to_query` writes them (each pair escaped, pairs sorted), then page and per_page (page raw)."""
     url = urlsplit(str(request.url))
-    kept = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
-            if k not in ("page", "per_page", "access_token", "api_key")]
-    query = "&".join(q for q in (urlencode(kept), f"page={page}&per_page={per_page}") if q)  # page raw, as Canvas
-    return urlunsplit((url.scheme, url.netloc, url.path, query, ""))
+    kept = sorted(f"{quote_plus(k)}={quote_plus(v)}" for k, v in parse_qsl(url.query, keep_blank_values=True)
+                  if k not in ("page", "per_page", "access_token", "api_key"))
+    query = "&".join([*kept, f"page={page}&per_page={per_page}"])
+    return urlunsplit((url.scheme, url.netloc, f"/api/v1/audit/authentication/{route}", query, ""))
 
 
-def _link_header(next_page: str | None, per_page: int) -> str:
+def _link_header(route: str, next_page: str | None, per_page: int) -> str:
     current_page = request.query_params.get("page") or "first"
     if _decode_bookmark(current_page) is None:
         current_page = "first"
@@ -192,7 +206,7 @@ def _link_header(next_page: str | None, per_page: int) -> str:
     if next_page:
         links.append((next_page, "next"))
     links.append(("first", "first"))
-    return ",".join(f'<{_page_url(p, per_page)}>; rel="{rel}"' for p, rel in links)
+    return ",".join(f'<{_page_url(route, p, per_page)}>; rel="{rel}"' for p, rel in links)
 
 
 _UTC = ZoneInfo("UTC")
@@ -235,7 +249,8 @@ def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, A
     out: dict[str, Any] = {"id": c.person_id, "name": name, "created_at": _time(c.person_created_at, caller.zone),
                            "sortable_name": f"{c.last_name}, {c.first_name}", "short_name": name}
     if caller.has("read_sis"):
-        out.update(sis_user_id=c.person_sis_id, integration_id=None)
+        # the user's SIS id is their login's (pseudonym.sis_user_id): the value linked.logins shows
+        out.update(sis_user_id=c.sis_id, integration_id=c.integration_id)
     if caller.has("manage_sis"):
         out["sis_import_id"] = None
     if caller.has("view_user_logins") and login_id is not None:
@@ -243,7 +258,7 @@ def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, A
     return out
 
 
-READ = ("id", "uuid", "occurred_at", "event_type", "credential_id", "tenant_id", "person_id", "request_id")
+READ = ("id", "uuid", "occurred_at", "event_type", "credential_id", "tenant_id", "person_id")
 
 
 def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> dict[str, Any]:
@@ -262,7 +277,7 @@ def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> d
                   "events.user": None, "events.page_view": None},
         "events": [{"id": ev.uuid, "created_at": _time(ev.occurred_at, caller.zone), "event_type": ev.event_type,
                     "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
-                              "page_view": ev.request_id}} for ev in events],
+                              "page_view": None}} for ev in events],  # no page views stored: never dangling
         "linked": {"logins": [_login_json(c, caller) for c in logins.values()],
                    "accounts": [a for a in accounts.values() if a is not None],
                    "users": [_user_json(p, caller, login) for p, login in users.values()],
@@ -270,19 +285,31 @@ def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> d
     }
 
 
-_ID_KEYS = {"id", "user_id", "account_id", "parent_account_id", "root_account_id", "authentication_provider_id",
-            "sis_import_id", "login", "account", "user"}
+_ID_KEY = re.compile(r"(^|_)id\Z")
+_IDS_KEY = re.compile(r"(^|_)ids\Z")
 
 
-def _stringify_ids(value: Any, key: str | None = None) -> Any:
-    """`application/json+canvas-string-ids`: every integer id becomes a string."""
-    if isinstance(value, dict):
-        return {k: _stringify_ids(v, k) for k, v in value.items()}
+def _stringify_ids(value: Any) -> Any:
+    """`application/json+canvas-string-ids`, as lib/api.rb's stringify_json_ids: an integer under a
+    key matching /(^|_)id$/ (id, user_id, ...) or in an array under /(^|_)ids$/ becomes a string;
+    nothing else does (an event's `links.login/account/user` stay integers)."""
     if isinstance(value, list):
-        return [_stringify_ids(v, key) for v in value]
-    if key in _ID_KEYS and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+        return [_stringify_ids(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, v in value.items():
+        if _ID_KEY.search(key):
+            out[key] = _as_string_id(v)
+        elif _IDS_KEY.search(key) and isinstance(v, list):
+            out[key] = [_as_string_id(i) for i in v]
+        else:
+            out[key] = _stringify_ids(v)
+    return out
+
+
+def _as_string_id(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _audited() -> Expr:
@@ -291,8 +318,8 @@ def _audited() -> Expr:
                 Or((Cmp("event_type", "=", "logout"), Cmp("successful", "=", True)))))
 
 
-def _respond(session: Session, scope: Expr, caller: Caller, start_time: str | None, end_time: str | None,
-             per_page: str | None, page: str | None) -> tuple[Any, int, dict[str, str]]:
+def _respond(session: Session, route: str, scope: Expr, caller: Caller, start_time: str | None,
+             end_time: str | None, per_page: str | None, page: str | None) -> tuple[Any, int, dict[str, str]]:
     size = _per_page(per_page)
     start, end = _parse_time(start_time), _parse_time(end_time)
     oldest = clock.now(session) - RETENTION
@@ -306,19 +333,21 @@ def _respond(session: Session, scope: Expr, caller: Caller, start_time: str | No
     if STRING_IDS in request.headers.get("accept", ""):
         body = _stringify_ids(body)
     next_page = _encode_bookmark(rows[-1]) if more else None
-    return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(next_page, size)}
+    return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(route, next_page, size)}
 
 
 def _login_route(login_id: str, token_info: dict[str, Any], **params: Any) -> tuple[Any, int, dict[str, str]]:
     with current().session() as s:
         caller = Caller(s, token_info["principal"])
+        if params.pop("alias", False) and not vendor_settings(s, "canvas", SETTINGS)["pseudonyms_route"]:
+            raise _not_found()  # config/routes.rb routes only logins/:login_id
         ident = as_id(login_id)
         cred = s.get(Credential, ident) if ident is not None else None
         if cred is None or not cred.active:
             raise _not_found()
         if not caller.can_read_logs_of(root_of(s, cred.tenant).id):
             raise _denied(s)
-        return _respond(s, Cmp("credential_id", "=", cred.id), caller, **params)
+        return _respond(s, f"logins/{cred.id}", Cmp("credential_id", "=", cred.id), caller, **params)
 
 
 def queryByLogin(login_id: str, token_info: dict[str, Any], start_time: str | None = None,
@@ -332,16 +361,50 @@ def queryByPseudonym(pseudonym_id: str, token_info: dict[str, Any], start_time: 
                      end_time: str | None = None, per_page: str | None = None,
                      page: str | None = None) -> tuple[Any, int, dict[str, str]]:
     return _login_route(pseudonym_id, token_info, start_time=start_time, end_time=end_time, per_page=per_page,
-                        page=page)
+                        page=page, alias=True)
 
 
-def _find_root_account(s: Session, account_id: str) -> int | None:
-    """The id of the active root account `account_id` names (Account.root_accounts.active)."""
-    if account_id.startswith("sis_account_id:"):
-        tenant = find(s, Tenant, sis_id=account_id.removeprefix("sis_account_id:"))
+_HEX_FORM = re.compile(r"hex:(sis_\w+):((?:[0-9A-Fa-f]{2})+)")
+_NAMED_FORM = re.compile(r"(sis_\w+|lti_\w+|uuid):(.+)")
+_PLAIN_ID = re.compile(r"\d{1,18}")  # Api::ID_REGEX
+
+
+def parse_id_form(raw: str) -> tuple[str, str | int] | None:
+    """Api.sis_parse_id: (lookup, value) for `12`, `sis_user_id:X`, `hex:sis_user_id:5858` (the
+    value hex-encoded, for ids with slashes), `uuid:X`; None for anything else."""
+    text = raw.strip()
+    if match := _HEX_FORM.fullmatch(text):
+        try:
+            return match[1], bytes.fromhex(match[2]).decode()
+        except UnicodeDecodeError:
+            return None
+    if match := _NAMED_FORM.fullmatch(text):
+        return match[1], match[2]
+    if _PLAIN_ID.fullmatch(text):
+        return "id", int(text)
+    return None
+
+
+def _find_root_account(s: Session, account_id: str, caller_root: int | None) -> int | None:
+    """The id of the active root account `account_id` names (Account.root_accounts.active), by
+    Api#api_find_all: `self` is the domain's root account (here, the caller's), `default` the
+    oldest root account; `site_admin` and forms accounts have no lookup for are unknown."""
+    tenant: Tenant | None
+    if account_id == "self":
+        tenant = s.get(Tenant, caller_root) if caller_root is not None else None
+    elif account_id == "default":
+        tenant = first_root_tenant(s)
     else:
-        ident = as_id(account_id)
-        tenant = s.get(Tenant, ident) if ident is not None else None
+        form = parse_id_form(account_id)
+        if form is None:
+            return None
+        lookup, value = form
+        if lookup == "id":
+            tenant = s.get(Tenant, value)
+        elif lookup == "sis_account_id":
+            tenant = find(s, Tenant, sis_id=value)
+        else:  # sis_integration_id: accounts carry none here; lti_/uuid: no such lookup for accounts
+            return None
     if tenant is None or not tenant.active or tenant.parent_id is not None:
         return None
     return tenant.id
@@ -352,26 +415,37 @@ def queryByAccount(account_id: str, token_info: dict[str, Any], start_time: str 
                    page: str | None = None) -> tuple[Any, int, dict[str, str]]:
     with current().session() as s:
         caller = Caller(s, token_info["principal"])
-        tenant_id = remembered(s, ("canvas.root_account", account_id), lambda: _find_root_account(s, account_id))
+        tenant_id = remembered(s, ("canvas.root_account", account_id, caller.root_id),
+                               lambda: _find_root_account(s, account_id, caller.root_id))
         if tenant_id is None:
             raise _not_found()
         if not caller.can_read_logs_of(tenant_id):
             raise _denied(s)
-        return _respond(s, Cmp("tenant_id", "=", tenant_id), caller, start_time, end_time, per_page, page)
+        return _respond(s, f"accounts/{tenant_id}", Cmp("tenant_id", "=", tenant_id), caller, start_time, end_time,
+                        per_page, page)
+
+
+_USER_LOOKUPS = {"sis_user_id": "sis_id", "sis_integration_id": "integration_id", "sis_login_id": "login"}
 
 
 def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:
-    person: Person | None
+    """Api#api_find(User.active, id): `self` is the caller; `sis_user_id:`, `sis_integration_id:` and
+    `sis_login_id:` (case-insensitive, `LOWER(unique_id)`) go through the user's active logins
+    (pseudonyms) on the domain's root account (the caller's); `uuid:` is the user's uuid."""
+    person: Person | None = None
+    form = None if user_id == "self" else parse_id_form(user_id)
     if user_id == "self":
         person = s.get(Person, caller.principal.person_id) if caller.principal.person_id else None
-    elif user_id.startswith("sis_user_id:"):
-        person = find(s, Person, sis_id=user_id.removeprefix("sis_user_id:"))
-    elif user_id.startswith("sis_login_id:"):
-        cred = find(s, Credential, login=user_id.removeprefix("sis_login_id:"), active=True)
-        person = cred.person if cred else None
-    else:
-        ident = as_id(user_id)
-        person = s.get(Person, ident) if ident is not None else None
+    elif form is None:
+        return None
+    elif form[0] == "id":
+        person = s.get(Person, form[1])
+    elif form[0] == "uuid":
+        person = find(s, Person, uuid=str(form[1]))
+    elif form[0] in _USER_LOOKUPS:
+        logins = logins_where(s, _USER_LOOKUPS[form[0]], str(form[1]), casefold=form[0] == "sis_login_id")
+        scoped = [c for c in logins if caller.root_id is None or root_of(s, c.tenant).id == caller.root_id]
+        person = scoped[0].person if scoped else None
     return person if person is not None and person.active else None
 
 
@@ -392,4 +466,4 @@ def queryByUser(user_id: str, token_info: dict[str, Any], start_time: str | None
             if not any(c.active for c in mine):
                 raise _denied(s)
             scope = In("credential_id", tuple(c.id for c in mine))
-        return _respond(s, scope, caller, start_time, end_time, per_page, page)
+        return _respond(s, f"users/{person.id}", scope, caller, start_time, end_time, per_page, page)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
@@ -208,6 +208,25 @@ def find(session: Session, model: type[M], **where: Any) -> M | None:
         return None
     stmt = select(model).filter_by(**where).order_by(model.id).limit(1)  # type: ignore[attr-defined]
     return session.scalars(stmt).first()
+
+
+LOGIN_LOOKUPS = {"sis_id": Credential.sis_id, "integration_id": Credential.integration_id, "login": Credential.login}
+
+
+def logins_where(session: Session, column: str, value: str, *, casefold: bool = False) -> list[Credential]:
+    """Active credentials whose `column` (a LOGIN_LOOKUPS key) equals `value`, lowest id first;
+    `casefold` compares LOWER() of both (Canvas's `sis_login_id` lookup)."""
+    if not storable_text(value):
+        return []
+    col = LOGIN_LOOKUPS[column]
+    match = func.lower(col) == value.lower() if casefold else col == value
+    stmt = select(Credential).where(match, Credential.active.is_(True)).order_by(Credential.id)
+    return list(session.scalars(stmt).unique())
+
+
+def first_root_tenant(session: Session) -> Tenant | None:
+    """The oldest root tenant (Canvas's `Account.default`)."""
+    return session.scalars(select(Tenant).where(Tenant.parent_id.is_(None)).order_by(Tenant.id).limit(1)).first()
 
 
 def credentials_of(session: Session, person_id: int, active_only: bool = True) -> list[Credential]:
