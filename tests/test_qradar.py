@@ -97,6 +97,8 @@ def test_empty_result_has_no_content_range(client: Any, world: dict[str, Any]) -
     ("remote_ip=\"10.0.0.5\"", [0, 2]),
     ("remote_ip != \"10.0.0.5\"", [1, 3, 4]),
     ("remote_ip <> 10.0.0.5", [1, 3, 4]),
+    ("remote_ip ^= \"10.0.0.5\"", [1, 3, 4]),  # IBM's third spelling of not-equal
+    ("user_id ^= 1", [0, 2, 3]),
     ("remote_ip IS NULL", [3]),
     ("remote_ip is not null AND attempt_result=SUCCESS", [1, 2, 4]),
     ("user_id IN (1, 99)", [1, 4]),
@@ -134,7 +136,8 @@ def test_double_encoded_filter_is_tolerated(client: Any, world: dict[str, Any]) 
 
 
 @pytest.mark.parametrize("text", ["user_id =", "bogus = 1", "user_id = abc", "attempt_result = 5",
-                                  "(user_id = 1", "user_id in ()", "attempt_time > \"x\"", "user_id ^= 1"])
+                                  "(user_id = 1", "user_id in ()", "attempt_time > \"x\"",
+                                  "remote_ip like \"10.%\"", "remote_ip ilike \"10.%\"", "user_id == 1"])
 def test_bad_filter_is_422_code_1010(client: Any, world: dict[str, Any], text: str) -> None:
     r = _get(client, world, "?filter=" + quote(text))
     assert r.status_code == 422

@@ -31,7 +31,7 @@ GRAMMAR = r"""
           | FIELD NOT? _BETWEEN value _AND value     -> between
           | FIELD _IS NOT? _NULL                     -> isnull
 value: NUMBER | STRING | BARE
-OP: "<=" | ">=" | "!=" | "<>" | "=" | "<" | ">"
+OP: "<=" | ">=" | "!=" | "<>" | "^=" | "=" | "<" | ">"
 _AND.3: /and\b/i
 _OR.3: /or\b/i
 _NOT.3: /not\b/i
@@ -79,7 +79,8 @@ class _ToCriteria(Transformer[Token, Expr]):
 
     def cmp(self, items: list[Any]) -> Expr:
         field, op, value = items
-        return Cmp(_field(field), "!=" if op == "<>" else str(op), value)  # type: ignore[arg-type]
+        # IBM's table lists three spellings of "not equal": != <> ^=
+        return Cmp(_field(field), "!=" if op in ("<>", "^=") else str(op), value)  # type: ignore[arg-type]
 
     def isin(self, items: list[Any]) -> Expr:
         negate = len(items) > 1 and isinstance(items[1], Token) and items[1].type == "NOT"
