@@ -209,6 +209,11 @@ def requests(made: dict[str, Any], ingedata_jwt: str) -> list[Request]:
         Request("qradar no auth", "GET", "/api/access/login_attempts"),
         Request("qradar bad sec", "GET", "/api/access/login_attempts", (("SEC", "nope"),)),
         Request("qradar unknown path", "GET", "/api/access/nope", qr),
+        Request("qradar unknown api path", "GET", "/api/siem/offenses", qr),
+        Request("qradar versions", "GET", "/api/help/versions", (*qr, ("Range", "items=0-2"))),
+        Request("qradar about", "GET", "/api/system/about", qr),
+        Request("qradar users", "GET", "/api/config/access/users?sort=-username", qr),
+        Request("qradar xml accept", "GET", "/api/access/login_attempts", (*qr, ("Accept", "text/xml"))),
     ]
     for page in (1, 2, 3, 9):
         out.append(Request(f"ingedata page {page}", "GET",

@@ -64,3 +64,16 @@ def test_a_text_type_leaves_with_its_charset(client: Any, arrange: Any) -> None:
     arrange.events({"credential_id": cred["id"], "occurred_at": "2026-11-22T11:00:00Z"})
     r = client.get("/api/admin/logins", headers=headers)
     assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
+
+
+def test_every_vendor_is_routed_although_qradars_api_contains_the_others(client: Any) -> None:
+    """QRadar's base path `/api` is a prefix of every other vendor's: each API is mounted with its base
+    path so Connexion orders the mounts most specific first (without it, they all sort alike and the
+    first registered `/api` mount would answer the others' paths with QRadar's 404)."""
+    from loginaudit.registry import CONTROL, VENDORS
+
+    for vendor in (*VENDORS, CONTROL):
+        template = next(t for t, item in vendor.spec["paths"].items() if "get" in item)
+        path = vendor.base_path + template.replace("{", "").replace("}", "")
+        r = client.get(path)
+        assert r.status_code in (200, 400, 401), (vendor.name, path, r.status_code, r.text[:120])

@@ -86,7 +86,7 @@ def test_canvas_client(generate: Any, live_url: str, world: dict[str, Any]) -> N
 
 def test_qradar_client(generate: Any, live_url: str, world: dict[str, Any]) -> None:
     pkg = generate("qradar.yaml")
-    client = _mod(pkg, "client").AuthenticatedClient(base_url=f"{live_url}/api/access", prefix="",
+    client = _mod(pkg, "client").AuthenticatedClient(base_url=f"{live_url}/api", prefix="",
                                                      auth_header_name="SEC",
                                                      token=world["arrange"].token("qradar", "sec_admin"))
     resp = _mod(pkg, "api.access.get_login_attempts").sync_detailed(
@@ -94,6 +94,10 @@ def test_qradar_client(generate: Any, live_url: str, world: dict[str, Any]) -> N
     assert resp.status_code == 200
     assert [a.remote_ip for a in resp.parsed] == ["10.0.0.3", "10.0.0.2"]
     assert resp.headers["content-range"] == "items 0-1/2"
+    users = _mod(pkg, "api.config.get_users").sync_detailed(client=client, fields="id,username")
+    assert users.status_code == 200 and [u.username for u in users.parsed] == ["ana@ex.com"]
+    about = _mod(pkg, "api.system.get_system_about").sync_detailed(client=client)
+    assert about.status_code == 200 and about.parsed.external_version == "7.5.0"
 
 
 def test_ingedata_client(generate: Any, live_url: str, world: dict[str, Any]) -> None:

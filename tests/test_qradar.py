@@ -230,3 +230,91 @@ def test_huge_numbers_are_bad_filters_and_huge_ranges_are_clamped(client: Any, w
     assert (r.status_code, r.json()["code"]) == (422, 1010)
     r = _get(client, world, Range="items=1-99999999999999999999")
     assert (r.status_code, r.headers["content-range"]) == (200, "items 1-4/5")
+
+
+# ---- the endpoints around login attempts (issue 13) ----------------------------------------------------
+
+def _api(client: Any, world: dict[str, Any], path: str, token: str = "sec", **headers: str) -> Any:
+    return client.get(f"/api{path}", headers={"SEC": world[token], **headers})
+
+
+def test_help_versions_lists_what_the_release_serves(client: Any, world: dict[str, Any]) -> None:
+    r = _api(client, world, "/help/versions")
+    assert r.status_code == 200
+    body = r.json()
+    assert [v["version"] for v in body][:4] == ["27.0", "26.0", "25.0", "24.0"]
+    assert body[0] == {"id": 19, "version": "27.0", "deprecated": False, "removed": False, "root_resource_ids": []}
+    assert [v["version"] for v in body if not v["deprecated"]] == ["27.0", "26.0", "25.0"]
+    assert r.headers["content-range"] == f"items 0-{len(body) - 1}/{len(body)}"
+    page = _api(client, world, "/help/versions?filter=" + quote("deprecated=false") + "&sort=%2Bid&fields=version",
+                Range="items=1-5")
+    assert (page.json(), page.headers["content-range"]) == ([{"version": "26.0"}, {"version": "27.0"}],
+                                                            "items 1-2/3")
+
+
+def test_the_release_setting_moves_the_version_window(client: Any, world: dict[str, Any]) -> None:
+    client.patch("/_loginaudit/vendors/qradar/settings", json={"release": "7.4.3"}).raise_for_status()
+    versions = [v["version"] for v in _api(client, world, "/help/versions").json()]
+    assert versions[0] == "16.0" and "17.0" not in versions
+    assert _get(client, world, Version="16.0").status_code == 200
+    assert _get(client, world, Version="12.0").status_code == 200  # deprecated, still served
+    r = _get(client, world, Version="26.0")  # newer than the release: QRadar does not know it
+    assert r.status_code == 406 and r.json()["code"] == 3 and "is not a valid version" in r.json()["message"]
+    about = _api(client, world, "/system/about").json()
+    assert (about["external_version"], about["release_name"]) == ("7.4.3", "7.4.3")
+    r = client.patch("/_loginaudit/vendors/qradar/settings", json={"release": "7.6"})
+    assert r.status_code == 422
+
+
+def test_system_about(client: Any, world: dict[str, Any]) -> None:
+    r = _api(client, world, "/system/about")
+    assert r.status_code == 200
+    assert r.json() == {"build_version": "7.5.0.27.0", "external_version": "7.5.0", "fips_enabled": False,
+                        "release_name": "7.5.0 UpdatePackage 14"}
+    assert _api(client, world, "/system/about?fields=release_name").json() == {
+        "release_name": "7.5.0 UpdatePackage 14"}
+
+
+def test_users_resolve_attempt_user_ids_with_the_same_scoping(client: Any, world: dict[str, Any]) -> None:
+    r = _api(client, world, "/config/access/users")
+    assert r.status_code == 200 and r.headers["content-range"] == "items 0-1/2"
+    users = {u["id"]: u for u in r.json()}
+    assert users[world["admin"]["id"]] == {"id": world["admin"]["id"], "username": "admin", "email": "admin@ex.com",
+                                           "description": "", "user_role_id": 1, "security_profile_id": 1,
+                                           "tenant_id": 0}
+    assert {a["user_id"] for a in _get(client, world).json()} <= set(users)
+    own = _api(client, world, "/config/access/users", token="alice_sec").json()
+    assert [u["username"] for u in own] == ["alice"]
+    q = "?filter=" + quote('username="alice" or user_role_id=1') + "&sort=-username&fields=username"
+    assert _api(client, world, f"/config/access/users{q}").json() == [{"username": "alice"}, {"username": "admin"}]
+    bad = _api(client, world, "/config/access/users?filter=" + quote("id = abc"))
+    assert (bad.status_code, bad.json()["code"]) == (422, 1010)
+    assert _api(client, world, "/config/access/users?sort=nope").json()["code"] == 1030
+    assert _api(client, world, "/config/access/users?fields=nope").json()["code"] == 30
+    assert _api(client, world, "/config/access/users", Range="rows=0-1").json()["code"] == 36
+    assert client.get("/api/config/access/users").status_code == 401
+
+
+@pytest.mark.parametrize("accept", ["text/xml", "application/xml", "text/csv;q=1"])
+def test_an_accept_without_json_is_406(client: Any, world: dict[str, Any], accept: str) -> None:
+    r = _get(client, world, Accept=accept)
+    assert r.status_code == 406 and r.json()["code"] == 3
+    assert r.json()["http_response"]["message"] == (
+        "The server could not produce a response in the requested version or media type.")
+
+
+@pytest.mark.parametrize("accept", ["application/json", "*/*", "application/*", "text/xml, application/json;q=0.1"])
+def test_an_accept_admitting_json_is_answered(client: Any, world: dict[str, Any], accept: str) -> None:
+    assert _get(client, world, Accept=accept).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/access/nope", "/api/siem/offenses", "/api/v1/nope"])
+def test_every_unknown_path_under_api_is_qradars_404(client: Any, world: dict[str, Any], path: str) -> None:
+    r = client.get(path, headers={"SEC": world["sec"]})
+    assert r.status_code == 404
+    assert r.json()["http_response"] == {"code": 404, "message": "We could not find the resource you requested."}
+
+
+def test_the_other_vendors_trees_keep_their_404s(client: Any) -> None:
+    assert client.get("/api/admin/nope").json()["name"] == "NotFoundError"  # Unleash
+    assert "errors" in client.get("/api/v1/audit/authentication/nope").json()  # Canvas

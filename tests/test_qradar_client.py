@@ -54,3 +54,26 @@ def test_client_sees_qradar_errors(live_url: str, setup: dict[str, Any]) -> None
     assert (status, body["code"]) == (422, 1010)
     status, body = _access(live_url, "not-a-token").get_login_attempts()
     assert (status, body["code"]) == (401, 18)
+
+
+def test_a_connector_walks_versions_about_users_then_attempts(live_url: str, client: Any,
+                                                              setup: dict[str, Any]) -> None:
+    """What a connector does first, in qradar4py's style (raw requests with SEC, Version, Range):
+    pick a version the console serves, read the release, map user ids to names, then read attempts."""
+    import httpx
+
+    base = f"{live_url}/api"
+    headers = {"SEC": setup["sec"], "Accept": "application/json"}
+    versions = httpx.get(f"{base}/help/versions", headers={**headers, "Range": "items=0-0"},
+                         params={"filter": "deprecated=false"})
+    assert versions.status_code == 200 and versions.headers["content-range"] == "items 0-0/3"
+    newest = versions.json()[0]["version"]
+    assert newest == "27.0"
+    headers["Version"] = newest
+    about = httpx.get(f"{base}/system/about", headers=headers).json()
+    assert about["release_name"] == "7.5.0 UpdatePackage 14"
+    users = httpx.get(f"{base}/config/access/users", headers=headers, params={"fields": "id,username"}).json()
+    names = {u["id"]: u["username"] for u in users}
+    assert set(names) == set(setup["users"])
+    attempts = httpx.get(f"{base}/access/login_attempts", headers={**headers, "Range": "items=0-3"}).json()
+    assert {names[a["user_id"]] for a in attempts} <= {"u0", "u1", "u2"} and len(attempts) == 4

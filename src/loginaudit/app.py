@@ -55,6 +55,10 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
         app.add_api(
             vendor.spec_file,
             name=vendor.name,
+            # Given explicitly, so Connexion mounts the most specific base path first (it sorts by the
+            # base path it is given; without one every API sorts alike): QRadar's `/api` contains
+            # every other vendor's tree.
+            base_path=vendor.base_path,
             resolver=RelativeResolver(vendor.module_name),
             strict_validation=vendor.strict_query,
             validate_responses=validate_responses,

@@ -70,7 +70,7 @@ CONTENT_RANGE = re.compile(r"^items (\d+)-(\d+)/(\d+)$")
 def _qradar_pages(http: httpx.Client, size: int) -> Iterator[tuple[int, list[dict[str, Any]], int]]:
     start, total = 0, None
     for _ in range(MAX_PAGES):
-        r = http.get("login_attempts", headers={"Range": f"items={start}-{start + size - 1}"})
+        r = http.get("access/login_attempts", headers={"Range": f"items={start}-{start + size - 1}"})
         body = _ok_json(r)
         header = r.headers.get("content-range", "")
         if not body:
@@ -86,7 +86,7 @@ def _qradar_pages(http: httpx.Client, size: int) -> Iterator[tuple[int, list[dic
         total = this_total
         yield start, body, this_total
         if last + 1 >= this_total:
-            r = http.get("login_attempts", headers={"Range": f"items={this_total}-{this_total + size}"})
+            r = http.get("access/login_attempts", headers={"Range": f"items={this_total}-{this_total + size}"})
             expect(_ok_json(r) == [] and r.headers.get("content-range") == f"items */{this_total}",
                    "a Range past the end must answer [] with `items */total`")
             return
@@ -100,11 +100,11 @@ def qradar_range_paging(http: httpx.Client, params: Mapping[str, str]) -> None:
 
 
 def qradar_sort_and_fields(http: httpx.Client, params: Mapping[str, str]) -> None:
-    asc = _ok_json(http.get("login_attempts", params={"sort": "+attempt_time"}, headers={"Range": "items=0-49"}))
+    asc = _ok_json(http.get("access/login_attempts", params={"sort": "+attempt_time"}, headers={"Range": "items=0-49"}))
     _non_decreasing([r["attempt_time"] for r in asc], "attempt_time with sort=+attempt_time")
-    only = _ok_json(http.get("login_attempts", params={"fields": "user_id"}, headers={"Range": "items=0-9"}))
+    only = _ok_json(http.get("access/login_attempts", params={"fields": "user_id"}, headers={"Range": "items=0-9"}))
     expect(all(set(r) <= {"user_id"} for r in only), "fields=user_id returned other fields")
-    r = http.get("login_attempts", headers={"Range": "rows=0-4"})
+    r = http.get("access/login_attempts", headers={"Range": "rows=0-4"})
     expect(r.status_code == 422 and r.json().get("code") == 36,
            f"a malformed Range gave {r.status_code} {r.text[:120]}")
 

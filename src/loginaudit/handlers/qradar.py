@@ -1,4 +1,6 @@
-"""IBM QRadar / Juniper JSA `GET /api/access/login_attempts`: Range paging, filter, sort, fields."""
+"""IBM QRadar / Juniper JSA: `GET /api/access/login_attempts` (Range paging, filter, sort, fields over the
+store) and the endpoints a connector calls around it (`/help/versions`, `/system/about`,
+`/config/access/users`), under QRadar's whole `/api` tree."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from ..errors import VendorError, first_line, respond
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
-from ..storage.records import MAX_ID
+from ..storage.memo import vendor_settings
+from ..storage.records import MAX_ID, users_of_console
 from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, hex_secret, resolve
-from .qradar_filter import FilterError, parse, to_store
+from .qradar_filter import FilterError, check_literals, evaluate, parse, to_store
 
 FIELDS = ("attempt_method", "attempt_result", "attempt_time", "remote_ip", "user_id")
 SORT_KEYS = {"attempt_time": ("occurred_at", False), "user_id": ("credential_id", False),
@@ -27,10 +30,34 @@ SORT_KEYS = {"attempt_time": ("occurred_at", False), "user_id": ("credential_id"
              "attempt_method": ("not_http_basic", False)}  # HTTP_BASIC sorts before LOGIN_PAGE
 DEFAULT_ORDER = (("occurred_at", True), ("id", True))
 RANGE = re.compile(r"^\s*items\s*=\s*(\d+)\s*-\s*(\d+)\s*$")
-VERSIONS = {f"{major}.{minor}" for major, minor in (
-    (12, 0), (12, 1), (13, 0), (13, 1), (14, 0), (15, 0), (15, 1), (16, 0), (17, 0), (18, 0), (19, 0),
-    (20, 0), (21, 0), (22, 0), (23, 0), (24, 0), (25, 0), (26, 0))}
+KNOWN_VERSIONS = ("12.0", "12.1", "13.0", "13.1", "14.0", "15.0", "15.1", "16.0", "17.0", "18.0", "19.0", "20.0",
+                  "21.0", "22.0", "23.0", "24.0", "25.0", "26.0", "27.0")
 REMOVED = {"1.0", "2.0", "3.0", "3.1", "4.0", "5.0", "5.1", "6.0", "7.0", "8.0", "9.0", "10.0", "11.0"}
+# IBM's "QRadar and API versions" table (ibm.com/docs SS42VS_SHR c_rest_api_getting_started):
+# release -> (the REST API version it introduced, the versions it supports, external version).
+RELEASES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "7.4.0": ("13.0", ("13.0", "12.1", "12.0"), "7.4.0"),
+    "7.4.0 FP1": ("13.1", ("13.1", "13.0", "12.1", "12.0"), "7.4.0"),
+    "7.4.1": ("14.0", ("14.0", "13.1", "13.0", "12.1", "12.0"), "7.4.1"),
+    "7.4.2": ("15.0", ("15.0", "14.0", "13.1", "13.0"), "7.4.2"),
+    "7.4.3": ("16.0", ("16.0", "15.0", "14.0"), "7.4.3"),
+    "7.5.0": ("17.0", ("17.0", "16.0", "15.0"), "7.5.0"),
+    "7.5.0 UP2": ("18.0", ("18.0", "17.0", "16.0"), "7.5.0"),
+    "7.5.0 UP3": ("19.0", ("19.0", "18.0", "17.0"), "7.5.0"),
+    "7.5.0 UP6": ("20.0", ("20.0", "19.0", "18.0"), "7.5.0"),
+    "7.5.0 UP7": ("21.0", ("21.0", "20.0", "19.0"), "7.5.0"),
+    "7.5.0 UP8": ("22.0", ("22.0", "21.0", "20.0"), "7.5.0"),
+    "7.5.0 UP9": ("23.0", ("23.0", "22.0", "21.0"), "7.5.0"),
+    "7.5.0 UP10": ("24.0", ("24.0", "23.0", "22.0"), "7.5.0"),
+    "7.5.0 UP11": ("25.0", ("25.0", "24.0", "23.0"), "7.5.0"),
+    "7.5.0 UP12": ("26.0", ("26.0", "25.0", "24.0"), "7.5.0"),
+    "7.5.0 UP13": ("26.0", ("26.0", "25.0", "24.0"), "7.5.0"),
+    "7.5.0 UP14": ("27.0", ("27.0", "26.0", "25.0"), "7.5.0"),
+}
+# Behaviour switches (control plane: /_loginaudit/vendors/qradar/settings), their values and defaults.
+SETTINGS = {"release": "7.5.0 UP14"}
+SETTING_CHOICES = {"release": {name: f"serves API versions up to {newest}; {', '.join(supported)} supported, "
+                                     "older ones deprecated" for name, (newest, supported, _) in RELEASES.items()}}
 HTTP_MESSAGES = {
     401: "You are unauthorized to access the requested resource.",
     403: "Your account is not authorized to access the requested resource",
@@ -114,12 +141,23 @@ def authenticate_basic(username: str, password: str, required_scopes: Any = None
     return _checked(principal, "Invalid username or password.")
 
 
+def _release() -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    """(release name, versions it serves oldest first, versions it supports, external version)."""
+    with current().session() as s:
+        name = vendor_settings(s, "qradar", SETTINGS)["release"]
+    newest, supported, external = RELEASES[name]
+    served = tuple(v for v in KNOWN_VERSIONS if float(v) <= float(newest))
+    return name, served, supported, external
+
+
 def _check_version(value: str | None) -> None:
+    """A version the emulated release serves (its newest, the supported ones and the deprecated
+    older ones) passes; a removed one or one it does not know is 406 (code 3)."""
     if value is None or not value.strip():
         return
     version = value.strip()
     version = f"{version}.0" if version.isdigit() else version
-    if version in VERSIONS:
+    if version in _release()[1]:
         return
     if version in REMOVED:
         raise _fail(406, 3, f"Version ({value}) from header parameter (Version) has been removed and is no longer "
@@ -128,15 +166,15 @@ def _check_version(value: str | None) -> None:
                         "documentation for list of valid versions.")
 
 
-def _fields(value: str | None) -> tuple[str, ...]:
+def _fields(value: str | None, known: tuple[str, ...] = FIELDS) -> tuple[str, ...]:
     if value is None or not value.strip():
-        return FIELDS
+        return known
     wanted = [f.strip() for f in unquote(value).split(",")]
     for name in wanted:
-        if name not in FIELDS:
+        if name not in known:
             raise _fail(422, 30, f'Specified field "{name}" is not recognized by this endpoint for media type '
                                  '"application/json"')
-    return tuple(f for f in FIELDS if f in wanted)
+    return tuple(f for f in known if f in wanted)
 
 
 def _filter(value: str | None) -> Expr | None:
@@ -205,7 +243,7 @@ def ms_since_epoch(at: datetime) -> int:
 def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
                      sort: str | None = None, fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
     headers = request.headers
-    _check_version(headers.get("version"))
+    _preamble()
     chosen = _fields(fields)
     where = _filter(filter)
     order = _sort(sort)
@@ -228,3 +266,113 @@ def getLoginAttempts(token_info: dict[str, Any], filter: str | None = None,
     if body:
         out["Content-Range"] = f"items {start}-{start + len(body) - 1}/{total}"
     return body, 200, out
+
+
+_JSON_ACCEPTS = ("application/json", "application/*", "*/*")
+
+
+def _check_accept(value: str | None) -> None:
+    """QRadar answers JSON only: an Accept that admits no JSON is 406 (code 3, its version/media
+    type family)."""
+    if value is None or not value.strip():
+        return
+    ranges = [part.split(";")[0].strip().lower() for part in value.split(",")]
+    if not any(r in _JSON_ACCEPTS for r in ranges):
+        raise _fail(406, 3, f"The requested media type ({value.strip()}) is not supported by this endpoint. "
+                            "Supported media types: application/json")
+
+
+def _preamble() -> None:
+    headers = request.headers
+    _check_accept(headers.get("accept"))
+    _check_version(headers.get("version"))
+
+
+def _listed(rows: list[dict[str, Any]], known: tuple[str, ...], numeric: tuple[str, ...], filter: str | None,
+            sort: str | None, fields: str | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """QRadar's list machinery over rows held in memory: filter (the same grammar), sort, fields,
+    Range with Content-Range, each error with its documented code."""
+    chosen = _fields(fields, known)
+    if filter is not None and filter.strip():
+        try:
+            expr = parse(unquote(filter), known)
+            check_literals(expr, numeric)
+        except FilterError as exc:
+            raise _fail(422, 1010, "A filter parameter was invalid. Please make sure that the syntax is correct: "
+                                   f"Error Parsing filter ({exc})", "Invalid filter criteria supplied.") from None
+        rows = [r for r in rows if evaluate(expr, r, numeric)]
+    for name, desc in reversed(_sort_keys(sort, known)):
+        present = [r for r in rows if r.get(name) is not None]
+        missing = [r for r in rows if r.get(name) is None]
+        present.sort(key=lambda r: r[name], reverse=desc)
+        rows = missing + present if desc else present + missing  # NULLs last ascending, first descending
+    total = len(rows)
+    span = _range(request.headers.get("range"))
+    if span is not None and span[0] >= total:
+        return [], {"Content-Type": "application/json", "Content-Range": f"items */{total}"}
+    start, end = span if span is not None else (0, max(total - 1, 0))
+    page = [{f: r.get(f) for f in chosen} for r in rows[start:end + 1]]
+    out = {"Content-Type": "application/json"}
+    if page:
+        out["Content-Range"] = f"items {start}-{start + len(page) - 1}/{total}"
+    return page, out
+
+
+def _sort_keys(value: str | None, known: tuple[str, ...]) -> list[tuple[str, bool]]:
+    if value is None or not value.strip():
+        return []
+    keys = []
+    for raw in unquote(value).split(","):
+        key = raw.strip()
+        name = key.lstrip("+-").strip()
+        if name not in known or key.count("-") + key.count("+") > 1:
+            raise _fail(422, 1030, f"The sort field {name or raw!r} is not valid for this endpoint",
+                        "The sort field or order is not valid")
+        keys.append((name, key.startswith("-")))
+    return keys
+
+
+VERSION_FIELDS = ("id", "version", "deprecated", "removed", "root_resource_ids")
+
+
+def getVersions(token_info: dict[str, Any], filter: str | None = None, sort: str | None = None,
+                fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    _preamble()
+    _, served, supported, _ = _release()
+    rows = [{"id": KNOWN_VERSIONS.index(v) + 1, "version": v, "deprecated": v not in supported, "removed": False,
+             "root_resource_ids": []} for v in reversed(served)]
+    body, headers = _listed(rows, VERSION_FIELDS, ("id",), filter, sort, fields)
+    return body, 200, headers
+
+
+ABOUT_FIELDS = ("build_version", "external_version", "fips_enabled", "release_name")
+
+
+def getSystemAbout(token_info: dict[str, Any], fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    _preamble()
+    name, _, _, external = _release()
+    chosen = _fields(fields, ABOUT_FIELDS)
+    update = name.removeprefix(external).strip().replace("UP", "UpdatePackage ").replace("FP", "FixPack ")
+    about = {"build_version": f"{external}.{RELEASES[name][0]}", "external_version": external,
+             "fips_enabled": False, "release_name": f"{external} {update}".strip()}
+    return {f: about[f] for f in chosen}, 200, {"Content-Type": "application/json"}
+
+
+USER_FIELDS = ("id", "username", "email", "description", "user_role_id", "security_profile_id", "tenant_id")
+ADMIN_ROLE, USER_ROLE = 1, 2  # QRadar's built-in Admin user role has id 1
+
+
+def getUsers(token_info: dict[str, Any], filter: str | None = None, sort: str | None = None,
+             fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    _preamble()
+    principal: Principal = token_info["principal"]
+    with current().session() as s:
+        users = users_of_console(s, principal.tenant_id)
+    if "ADMIN" not in principal.grants:
+        users = [u for u in users if u.id == principal.credential_id]
+    rows = [{"id": u.id, "username": u.login, "email": u.email, "description": "",
+             "user_role_id": ADMIN_ROLE if u.role == "admin" else USER_ROLE, "security_profile_id": 1,
+             "tenant_id": 0} for u in users]
+    body, headers = _listed(rows, USER_FIELDS, ("id", "user_role_id", "security_profile_id", "tenant_id"),
+                            filter, sort, fields)
+    return body, 200, headers

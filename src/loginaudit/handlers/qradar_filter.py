@@ -61,6 +61,16 @@ class FilterError(ValueError):
 
 
 class _ToCriteria(Transformer[Token, Expr]):
+    def __init__(self, fields: tuple[str, ...] = FIELDS) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def _field(self, tok: Token) -> str:
+        name = str(tok)
+        if name not in self.fields:
+            raise FilterError(f"Unknown field: {name}")
+        return name
+
     @v_args(inline=True)
     def value(self, tok: Token) -> Any:
         if tok.type == "NUMBER":
@@ -80,20 +90,20 @@ class _ToCriteria(Transformer[Token, Expr]):
     def cmp(self, items: list[Any]) -> Expr:
         field, op, value = items
         # IBM's table lists three spellings of "not equal": != <> ^=
-        return Cmp(_field(field), "!=" if op in ("<>", "^=") else str(op), value)  # type: ignore[arg-type]
+        return Cmp(self._field(field), "!=" if op in ("<>", "^=") else str(op), value)  # type: ignore[arg-type]
 
     def isin(self, items: list[Any]) -> Expr:
         negate = len(items) > 1 and isinstance(items[1], Token) and items[1].type == "NOT"
         values = items[2:] if negate else items[1:]
-        return In(_field(items[0]), tuple(values), negate=negate)
+        return In(self._field(items[0]), tuple(values), negate=negate)
 
     def between(self, items: list[Any]) -> Expr:
         negate = len(items) == 4
         lo, hi = items[-2:]
-        return Between(_field(items[0]), lo, hi, negate=negate)
+        return Between(self._field(items[0]), lo, hi, negate=negate)
 
     def isnull(self, items: list[Any]) -> Expr:
-        return IsNull(_field(items[0]), negate=len(items) == 2)
+        return IsNull(self._field(items[0]), negate=len(items) == 2)
 
     def negate(self, items: list[Any]) -> Expr:
         return Not(items[0])
@@ -103,13 +113,6 @@ class _ToCriteria(Transformer[Token, Expr]):
 
     def or_(self, items: list[Any]) -> Expr:
         return Or(tuple(items))
-
-
-def _field(tok: Token) -> str:
-    name = str(tok)
-    if name not in FIELDS:
-        raise FilterError(f"Unknown field: {name}")
-    return name
 
 
 @lru_cache(maxsize=1)
@@ -138,8 +141,8 @@ def _bounded(tree: Tree[Token]) -> Tree[Token]:
     return tree
 
 
-def parse(text: str) -> Expr:
-    """A QRadar filter string → a criteria tree over QRadar fields (raises FilterError)."""
+def parse(text: str, fields: tuple[str, ...] = FIELDS) -> Expr:
+    """A QRadar filter string → a criteria tree over an endpoint's fields (raises FilterError)."""
     if len(text) > MAX_LENGTH:
         raise FilterError(f"filter too long (more than {MAX_LENGTH} characters)")
     try:
@@ -147,7 +150,7 @@ def parse(text: str) -> Expr:
     except LarkError as exc:
         raise FilterError(str(exc).strip().split("\n", 1)[0]) from None
     try:
-        return _ToCriteria().transform(tree)
+        return _ToCriteria(fields).transform(tree)
     except VisitError as exc:
         raise (exc.orig_exc if isinstance(exc.orig_exc, FilterError) else FilterError(str(exc.orig_exc))) from None
 
@@ -160,9 +163,17 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _coerce(field: str, value: Any) -> Any:
+BOOLEAN: tuple[str, ...] = ("deprecated", "removed", "fips_enabled")  # other endpoints' boolean fields
+
+
+def _coerce(field: str, value: Any, numeric: tuple[str, ...] = NUMERIC) -> Any:
     """A filter literal as the field's type; FilterError when it cannot be one."""
-    if field in NUMERIC:
+    if field in BOOLEAN:
+        text = str(value).lower()
+        if text not in ("true", "false"):
+            raise FilterError(f"{field} takes true or false, not {value!r}")
+        return text == "true"
+    if field in numeric:
         try:
             number = value if isinstance(value, int | float) else int(str(value))
         except ValueError:
@@ -177,11 +188,15 @@ def _number_text(value: int | float) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def evaluate(expr: Expr, row: Mapping[str, Any]) -> bool:
-    """Whether a QRadar-shaped row matches; NULL never equals anything and is "not equal" to all."""
+def evaluate(expr: Expr, row: Mapping[str, Any], numeric: tuple[str, ...] = NUMERIC) -> bool:
+    """Whether a QRadar-shaped row matches; NULL never equals anything and is "not equal" to all.
+    `numeric` names the row's number fields (login attempts' by default)."""
+    def coerce(f: str, v: Any) -> Any:
+        return _coerce(f, v, numeric)
+
     match expr:
         case Cmp(field=f, op=op, value=v):
-            have, want = row.get(f), _coerce(f, v)
+            have, want = row.get(f), coerce(f, v)
             if have is None:
                 return op == "!="
             if isinstance(have, str) != isinstance(want, str):
@@ -189,23 +204,42 @@ def evaluate(expr: Expr, row: Mapping[str, Any]) -> bool:
             return _CMP[op](have, want)
         case In(field=f, values=vs, negate=neg):
             have = row.get(f)
-            hit = have is not None and any(_same(have, _coerce(f, v)) for v in vs)
+            hit = have is not None and any(_same(have, coerce(f, v)) for v in vs)
             return not hit if neg else hit
         case Between(field=f, low=lo, high=hi, negate=neg):
             have = row.get(f)
-            lo_, hi_ = _coerce(f, lo), _coerce(f, hi)
+            lo_, hi_ = coerce(f, lo), coerce(f, hi)
             hit = (have is not None and isinstance(have, str) == isinstance(lo_, str) == isinstance(hi_, str)
                    and lo_ <= have <= hi_)
             return not hit if neg else hit
         case IsNull(field=f, negate=neg):
             return (row.get(f) is not None) if neg else (row.get(f) is None)
         case Not(expr=e):
-            return not evaluate(e, row)
+            return not evaluate(e, row, numeric)
         case And(exprs=es):
-            return all(evaluate(e, row) for e in es)
+            return all(evaluate(e, row, numeric) for e in es)
         case Or(exprs=es):
-            return any(evaluate(e, row) for e in es)
+            return any(evaluate(e, row, numeric) for e in es)
     raise TypeError(expr)
+
+
+def check_literals(expr: Expr, numeric: tuple[str, ...] = NUMERIC) -> None:
+    """Raise FilterError for a literal its field's type cannot take, whatever the rows (an empty
+    list must reject `id = abc` too)."""
+    match expr:
+        case Cmp(field=f, value=v):
+            _coerce(f, v, numeric)
+        case In(field=f, values=vs):
+            for v in vs:
+                _coerce(f, v, numeric)
+        case Between(field=f, low=lo, high=hi):
+            _coerce(f, lo, numeric)
+            _coerce(f, hi, numeric)
+        case Not(expr=e):
+            check_literals(e, numeric)
+        case And(exprs=es) | Or(exprs=es):
+            for e in es:
+                check_literals(e, numeric)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -224,6 +224,17 @@ def logins_where(session: Session, column: str, value: str, *, casefold: bool = 
     return list(session.scalars(stmt).unique())
 
 
+def users_of_console(session: Session, tenant_id: int | None) -> list[Row[Any]]:
+    """Every credential of a tenant (all tenants for None) with its person's email, lowest id first:
+    QRadar's user list of a console."""
+    stmt = (select(_CRED.id, _CRED.login, _CRED.role, _PERSON.email)
+            .select_from(Credential.__table__.join(Person.__table__, _CRED.person_id == _PERSON.id))
+            .order_by(_CRED.id))
+    if tenant_id is not None:
+        stmt = stmt.where(_CRED.tenant_id == tenant_id)
+    return list(cast(Sequence[Row[Any]], session.connection().execute(stmt).all()))
+
+
 def first_root_tenant(session: Session) -> Tenant | None:
     """The oldest root tenant (Canvas's `Account.default`)."""
     return session.scalars(select(Tenant).where(Tenant.parent_id.is_(None)).order_by(Tenant.id).limit(1)).first()
