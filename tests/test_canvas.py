@@ -19,7 +19,8 @@ def world(arrange: Arrange) -> dict[str, Any]:
     uni = arrange.tenant(name="Example University", time_zone="America/Denver", sis_id="UNI")
     arrange.tenant(name="Engineering", parent_id=uni["id"], sis_id="ENG")
     other = arrange.tenant(name="Other College", time_zone="UTC")
-    jane = arrange.person(first_name="Jane", last_name="Doe", email="jdoe@ex.edu", sis_id="SIS-J")
+    jane = arrange.person(first_name="Jane", last_name="Doe", email="jdoe@ex.edu", sis_id="SIS-J",
+                          lti_context_id="LTI-J")
     bob = arrange.person(first_name="Bob", last_name="Roe", email="bob@ex.edu")
     admin = arrange.person(first_name="Ada", last_name="Admin", email="ada@ex.edu")
     j_uni = arrange.credential(jane, uni, sis_id="LOGIN-J", created_at="2025-01-01T00:00:00Z")
@@ -166,13 +167,15 @@ def test_user_id_forms(client: Any, arrange: Arrange, world: dict[str, Any]) -> 
     arrange.events({"credential_id": world["j_uni"]["id"], "occurred_at": at(1)})
     hexed = "hex:sis_user_id:" + b"LOGIN-J".hex()
     for form in (str(world["jane"]["id"]), " 1 ".replace("1", str(world["jane"]["id"])), "sis_user_id:LOGIN-J",
-                 hexed, "sis_login_id:jdoe@ex.edu", "sis_login_id:JDoe@EX.edu", f"uuid:{world['jane']['uuid']}"):
+                 hexed, "sis_login_id:jdoe@ex.edu", "sis_login_id:JDoe@EX.edu", f"uuid:{world['jane']['uuid']}",
+                 "lti_user_id:LTI-J", "lti_context_id:LTI-J"):
         r = _get(client, f"/users/{form}", world["site"])
         assert r.status_code == 200 and len(r.json()["events"]) == 1, form
         assert f"/users/{world['jane']['id']}?" in r.headers["link"], form  # the record's own id in links
     assert len(_get(client, "/users/self", world["jane_tok"]).json()["events"]) == 1
     # sis_user_id is the login's (pseudonyms.sis_user_id), not a person field; unknown forms are 404
-    for form in ("sis_user_id:SIS-J", "sis_user_id:nope", "lti_user_id:x", "sis_foo_id:LOGIN-J", "hex:sis_user_id:4",
+    for form in ("sis_user_id:SIS-J", "sis_user_id:nope", "lti_user_id:x", "lti_foo:LTI-J", "sis_foo_id:LOGIN-J",
+                 "hex:sis_user_id:4",
                  "uuid:nope", "1234567890123456789"):
         assert _get(client, f"/users/{form}", world["site"]).status_code == 404, form
 

@@ -115,3 +115,17 @@ def test_remembered_counts_follow_ingests_and_resets(store: Store, ids: list[int
         ingest_events(s, [{"username": f"u{i}", "occurred_at": T0, "successful": True} for i in range(21)])
     with store.session() as s:
         assert count_events(s, where) == 0
+
+
+def test_a_store_made_before_a_column_existed_gains_it(store: Store) -> None:
+    """A newer model's nullable column (people.lti_context_id) is added to an existing store's table."""
+    from sqlalchemy import inspect, text
+
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE people DROP COLUMN lti_context_id"))
+    assert "lti_context_id" not in {c["name"] for c in inspect(store.engine).get_columns("people")}
+    store.create_schema()
+    assert "lti_context_id" in {c["name"] for c in inspect(store.engine).get_columns("people")}
+    with store.session() as s:
+        person = create_person(s, first_name="a", last_name="b", email="e", lti_context_id="x")
+        assert person.lti_context_id == "x"

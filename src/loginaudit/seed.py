@@ -89,7 +89,7 @@ def _arrange(session: Session, fake: Faker, rng: random.Random, n_people: int,
         person = create_person(session, first_name=first, last_name=last, email=email,
                                middle_name=fake.first_name() if rng.random() < 0.2 else None,
                                sis_id=f"S{100000 + i}", created_at=start + timedelta(days=rng.randrange(30)),
-                               uuid=new_uuid())
+                               uuid=new_uuid(), lti_context_id=f"{300000 + i:040x}")  # Canvas: 40 hex
         n_creds = 2 if rng.random() < 0.1 else 1
         for k in range(n_creds):
             tenant = tenants[(i + k) % len(tenants)]
@@ -97,7 +97,8 @@ def _arrange(session: Session, fake: Faker, rng: random.Random, n_people: int,
             cred = create_credential(session, person_id=person.id, tenant_id=tenant.id,
                                      login=email if k == 0 else f"{first}{i}".lower(), auth_method=method,
                                      role="admin" if i < len(tenants) else rng.choice(ROLES),
-                                     sis_id=f"L{200000 + i * 2 + k}", created_at=person.created_at)
+                                     sis_id=f"L{200000 + i * 2 + k}", integration_id=f"I{200000 + i * 2 + k}",
+                                     created_at=person.created_at)
             country, city, _ = rng.choice(PLACES)
             ips = tuple(fake.ipv4_public() if rng.random() < 0.8 else fake.ipv6() for _ in range(rng.randint(1, 3)))
             own_agents = tuple(rng.sample(agents, rng.randint(1, 3)))

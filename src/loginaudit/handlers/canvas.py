@@ -431,7 +431,8 @@ _USER_LOOKUPS = {"sis_user_id": "sis_id", "sis_integration_id": "integration_id"
 def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:
     """Api#api_find(User.active, id): `self` is the caller; `sis_user_id:`, `sis_integration_id:` and
     `sis_login_id:` (case-insensitive, `LOWER(unique_id)`) go through the user's active logins
-    (pseudonyms) on the domain's root account (the caller's); `uuid:` is the user's uuid."""
+    (pseudonyms) on the domain's root account (the caller's); `uuid:` is the user's uuid;
+    `lti_context_id:` and `lti_user_id:` its LTI context id."""
     person: Person | None = None
     form = None if user_id == "self" else parse_id_form(user_id)
     if user_id == "self":
@@ -442,6 +443,8 @@ def _find_user(s: Session, user_id: str, caller: Caller) -> Person | None:
         person = s.get(Person, form[1])
     elif form[0] == "uuid":
         person = find(s, Person, uuid=str(form[1]))
+    elif form[0] in ("lti_context_id", "lti_user_id"):  # both look up users.lti_context_id
+        person = find(s, Person, lti_context_id=str(form[1]))
     elif form[0] in _USER_LOOKUPS:
         logins = logins_where(s, _USER_LOOKUPS[form[0]], str(form[1]), casefold=form[0] == "sis_login_id")
         scoped = [c for c in logins if caller.root_id is None or root_of(s, c.tenant).id == caller.root_id]

@@ -88,8 +88,8 @@ def _tenant(t: Tenant) -> dict[str, Any]:
 
 
 def _person(p: Person) -> dict[str, Any]:
-    return _columns(p, ("id", "uuid", "first_name", "middle_name", "last_name", "email", "sis_id", "active",
-                        "created_at"))
+    return _columns(p, ("id", "uuid", "first_name", "middle_name", "last_name", "email", "sis_id", "lti_context_id",
+                        "active", "created_at"))
 
 
 def _credential(c: Credential) -> dict[str, Any]:

@@ -94,6 +94,7 @@ class Store:
         """Tables and every index, also an index a killed bulk load dropped (queries would scan
         forever) or one a newer version added to an existing store."""
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         created = False
         for table in Base.metadata.sorted_tables:
             present = {ix["name"] for ix in inspect(self.engine).get_indexes(table.name)}
@@ -110,6 +111,20 @@ class Store:
             with self.engine.begin() as conn:
                 analyze(conn)
 
+
+    def _add_missing_columns(self) -> None:
+        """A nullable column a newer version added to the model is added to an existing store's
+        table (its rows get NULL), so a store made by an older version keeps working."""
+        inspector = inspect(self.engine)
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                with self.engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+                log.info("added column %s.%s to an existing store", table.name, column.name)
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:

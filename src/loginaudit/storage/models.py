@@ -100,6 +100,7 @@ class Person(Base):
     last_name: Mapped[str] = mapped_column(String(128))
     email: Mapped[str] = mapped_column(String(255))
     sis_id: Mapped[str | None] = mapped_column(String(255))
+    lti_context_id: Mapped[str | None] = mapped_column(String(255))  # Canvas users.lti_context_id
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -68,11 +68,12 @@ def create_tenant(session: Session, *, name: str, client_id: str | None = None,
 
 def create_person(session: Session, *, first_name: str, last_name: str, email: str,
                   middle_name: str | None = None, sis_id: str | None = None, active: bool = True,
-                  created_at: datetime | None = None, uuid: str | None = None) -> Person:
+                  created_at: datetime | None = None, uuid: str | None = None,
+                  lti_context_id: str | None = None) -> Person:
     at = created_at or clock.now(session)
     person = Person(uuid=uuid or _uuid(), first_name=first_name, middle_name=middle_name, last_name=last_name,
-                    email=email,
-                    sis_id=sis_id, active=active, created_at=at, updated_at=at)
+                    email=email, sis_id=sis_id, lti_context_id=lti_context_id, active=active, created_at=at,
+                    updated_at=at)
     session.add(person)
     session.flush()
     return person
