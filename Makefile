@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8080
 
-.PHONY: serve test fuzz lint typecheck pytest conform bench clean
+.PHONY: help serve test fuzz lint typecheck pytest conform bench clean distclean
+
+help:  ## this list
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /\1\t/' | expand -t 12
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +21,13 @@ serve: $(STAMP)  ## every vendor API on http://127.0.0.1:$(PORT), SQLite store w
 
 test: lint typecheck pytest  ## the whole suite (PostgreSQL too when LOGINAUDIT_TEST_DATABASE_URL is set)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff on src, tests and bench
 	$(BIN)/ruff check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(STAMP)  ## mypy --strict
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP)  ## the tests alone (SQLite; PostgreSQL too with LOGINAUDIT_TEST_DATABASE_URL)
 	$(BIN)/pytest
 
 FUZZ_SEED     ?= 7
@@ -38,5 +41,8 @@ conform: $(STAMP)  ## every vendor's conformance suite against a freshly served 
 bench: $(STAMP)  ## req/s, p50/p99, RSS per vendor endpoint on 1M events, vs Prism; LOGINAUDIT_BENCH_PG_URL adds 1 vs 2 workers
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-clean:
+clean:  ## the venv, the demo store and tool caches
 	rm -rf $(VENV) loginaudit.db loginaudit.db-wal loginaudit.db-shm .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean  ## also the downloaded tools and the bench's 1M-event store (.cache/)
+	rm -rf .cache reports

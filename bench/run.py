@@ -238,7 +238,8 @@ class Endpoint:
         return "walk" if self.walk else "repeated"
 
 
-def _fiftieth_newest_login(url: str) -> datetime:  # the store clock's reading for Unleash's window
+def _fiftieth_newest_event(url: str) -> datetime:  # the store clock's reading for Unleash's window
+    """Unleash 8 lists logins and logouts: the window that holds exactly its 50 newest events."""
     from sqlalchemy import select
 
     from loginaudit.storage import Store
@@ -246,10 +247,9 @@ def _fiftieth_newest_login(url: str) -> datetime:  # the store clock's reading f
 
     store = Store(url)
     with store.session() as s:
-        at = s.scalar(select(LoginEvent.occurred_at).where(LoginEvent.event_type == "login")
-                      .order_by(LoginEvent.occurred_at.desc()).offset(49).limit(1))
+        at = s.scalar(select(LoginEvent.occurred_at).order_by(LoginEvent.occurred_at.desc()).offset(49).limit(1))
     store.dispose()
-    assert isinstance(at, datetime), "the store holds fewer than 50 logins"
+    assert isinstance(at, datetime), "the store holds fewer than 50 events"
     return at
 
 
@@ -261,8 +261,8 @@ def _plan(base: str, url: str) -> list[Endpoint]:
     admin = ctl.get(f"/credentials/{admin_cred}").json()
     person = ctl.get(f"/people/{admin['person_id']}").json()
     root = admin["tenant_id"]
-    # Unleash has no paging: freeze the clock so its 336 h window holds exactly the 50 newest logins.
-    fiftieth = _fiftieth_newest_login(url)
+    # Unleash has no paging: freeze the clock so its 336 h window holds exactly the 50 newest events.
+    fiftieth = _fiftieth_newest_event(url)
     ctl.put("/clock", json={"now": (fiftieth + timedelta(hours=336)).isoformat(), "frozen": True}).raise_for_status()
     end = datetime.fromisoformat(ANCHOR)
     day_from, day_to = (end - timedelta(days=12)).isoformat(), (end - timedelta(days=11)).isoformat()

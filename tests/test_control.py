@@ -118,8 +118,11 @@ def test_reset_empties_everything(client: Any, arrange: Arrange) -> None:
 def test_landing_page_and_spec_files(client: Any) -> None:
     page = client.get("/").text
     assert "/api/admin/ui/" in page and "unleash.yaml" in page
+    assert page.count("client documents") == 1  # SSOJet's two documents in one parenthesis (issue 16)
     assert client.get("/specs/unleash.yaml").text.startswith("openapi: 3.0.3")
     assert client.get("/specs/../pyproject.toml").status_code == 404
+    favicon = client.get("/favicon.ico")  # a browser's first request: no problem document (issue 16)
+    assert (favicon.status_code, favicon.content) == (204, b"")
 
 
 def test_control_405_lists_every_documented_method(client: Any) -> None:

@@ -18,7 +18,8 @@ def _page() -> str:
         f'<td><a href="{v.base_path}/ui/">docs</a></td>'
         f'<td><a href="{v.base_path}/openapi.json">openapi.json</a></td>'
         f'<td><a href="/specs/{v.spec_file}">{v.spec_file}</a>'
-        + "".join(f' (client documents: <a href="/specs/{c}">{c}</a>)' for c in v.client_specs)
+        + (" (client documents: " + ", ".join(f'<a href="/specs/{c}">{c}</a>' for c in v.client_specs) + ")"
+           if v.client_specs else "")
         + "</td></tr>"
         for v in (*VENDORS, CONTROL)
     )
@@ -43,5 +44,10 @@ def install(app: Any) -> None:
         text = (spec_dir() / name).read_text(encoding="utf-8")
         return Response(text, 200, {"Content-Type": "application/yaml"})
 
+    async def favicon(request: Request) -> Response:
+        """Browsers ask for it on the landing page: nothing to show, and no problem document."""
+        return Response(b"", 204)
+
     app.add_url_rule("/", "landing", index)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_url_rule("/specs/{name}", "spec_file", spec)
