@@ -229,3 +229,53 @@ def test_huge_numbers_never_reach_sql(client: Any, world: dict[str, Any]) -> Non
     assert (r.status_code, r.json()) == (422, _invalid("must be at most 2147483647", "/page/number"))
     r = client.get("/api/v3/iam/accounts/99999999999999999999", headers={"Authorization": f"Bearer {world['admin']}"})
     assert r.status_code == 404
+
+
+# ---- accounts/me and the accounts and people index routes (issue 14, item 1) ------------------------
+
+def _iam(client: Any, world: dict[str, Any], path: str, token: str = "admin") -> Any:
+    return client.get(f"/api/v3/iam{path}", headers={"Authorization": f"Bearer {world[token]}"})
+
+
+def test_accounts_me_is_the_tokens_own_account(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    r = _iam(client, world, "/accounts/me", token="bo")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.api+json"
+    assert r.json()["data"]["id"] == str(world["b"]["id"]) and r.json()["data"]["type"] == "iam/accounts"
+    nothing = login(client, arrange.token("ingedata", "no_access_key", credential_id=world["b"]["id"]))
+    assert client.get("/api/v3/iam/accounts/me", headers={"Authorization": f"Bearer {nothing}"}).status_code == 200
+    assert client.get("/api/v3/iam/accounts/me").json() == UNAUTHORIZED
+
+
+def test_accounts_index_pages_filters_sorts_counts_and_includes(client: Any, arrange: Arrange,
+                                                                world: dict[str, Any]) -> None:
+    other = arrange.tenant(name="Other org")
+    arrange.credential(arrange.person(first_name="Zed", email="zed@ex.com"), other, login="zed@ex.com")
+    body = _iam(client, world, "/accounts").json()
+    assert [d["attributes"]["email"] for d in body["data"]] == ["ana@ex.com", "bo@ex.com"]  # its organization's
+    assert body["meta"] == {}
+    assert [d["id"] for d in _iam(client, world, "/accounts?sort=id,-email").json()["data"]] == [
+        str(world["b"]["id"]), str(world["a"]["id"])]  # only the last key counts
+    page = _iam(client, world, "/accounts?page[size]=1&page[number]=2&count=true").json()
+    assert [d["id"] for d in page["data"]] == [str(world["b"]["id"])] and page["meta"] == {"count": 2, "more": False}
+    only = _iam(client, world, "/accounts?filter[email]=bo@ex.com&included[]=person&fields[iam/people][]=first_name")
+    assert [d["attributes"]["email"] for d in only.json()["data"]] == ["bo@ex.com"]
+    assert only.json()["included"] == [{"type": "iam/people", "id": str(world["b"]["person_id"]),
+                                        "attributes": {"first_name": "Bo"}}]
+    assert _iam(client, world, "/accounts?filter[enabled]=f").json()["data"] == []
+    assert len(_iam(client, world, "/accounts?filter[enabled]=yes").json()["data"]) == 2
+    assert _iam(client, world, "/accounts?filter[id][]=abc").json()["data"] == []
+    own = _iam(client, world, "/accounts", token="bo").json()["data"]
+    assert [d["id"] for d in own] == [str(world["b"]["id"])]
+    assert _iam(client, world, "/accounts?sort=password").json() == _invalid("is not a sortable field", "/sort")
+    assert _iam(client, world, "/accounts?page[size]=0").json() == _invalid("must be between 1 and 1000",
+                                                                             "/page/size")
+
+
+def test_people_index(client: Any, world: dict[str, Any]) -> None:
+    body = _iam(client, world, "/people?sort=-last_name&count=t").json()
+    assert [d["attributes"]["last_name"] for d in body["data"]] == ["Rak", "Li"]
+    assert body["meta"] == {"count": 2, "more": False}
+    assert [d["attributes"]["first_name"] for d in _iam(client, world, "/people?filter[first_name][]=Bo").json()[
+        "data"]] == ["Bo"]
+    assert [d["id"] for d in _iam(client, world, "/people", token="bo").json()["data"]] == [
+        str(world["b"]["person_id"])]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import VendorError, first_line, respond
-from ..storage import clock, current, settings
+from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
 from ..storage.memo import remembered
@@ -376,3 +376,89 @@ def getAccount(resource_id: str, token_info: dict[str, Any]) -> tuple[Any, int, 
 
 def getPerson(resource_id: str, token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     return _single(resource_id, token_info, _person, lambda s, i: s.get(Person, i))
+
+
+# ---- the accounts and people index routes, and accounts/me ------------------------------------------
+
+_INDEX = {  # route kind -> (filterable fields, the table name a `table.column` sort may qualify with)
+    "accounts": (("id", "email", "account_type", "auth_type", "enabled", "person_id", "organization_id"), "accounts"),
+    "people": (("id", "first_name", "middle_name", "last_name"), "people"),
+}
+_ID_FIELDS = {"id", "person_id", "organization_id"}
+
+
+def _verse_bool(values: list[str]) -> tuple[bool, ...]:
+    """Verse's boolean coercion per value; a value that is neither matches nothing."""
+    out: list[bool] = []
+    for v in values:
+        if v in TRUE_WORDS:
+            out.append(True)
+        elif v in FALSE_SOURCE:
+            out.append(False)
+    return tuple(out)
+
+
+def _index_filters(fields: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
+    query = request.query_params
+    where: dict[str, tuple[Any, ...]] = {}
+    for name in fields:
+        if f"filter[{name}][]" in query:
+            values = list(query.getlist(f"filter[{name}][]"))
+        elif f"filter[{name}]" in query:
+            values = [query[f"filter[{name}]"]]
+        else:
+            continue
+        where[name] = (_as_int(values) if name in _ID_FIELDS else _verse_bool(values) if name == "enabled"
+                       else tuple(values))
+    return where
+
+
+def _index(kind: directory.Kind, token_info: dict[str, Any], page_number: int, page_size: int, sort: str | None,
+           count: str | None, render: Any) -> tuple[Any, int, dict[str, str]]:
+    """Verse's index: the same paging, count window, last-key sort, filters, included and fields as
+    account_logins, over an organization's accounts or people (read_own: its own account or person)."""
+    scopes, user = _scopes(token_info)
+    query = request.query_params
+    _arrays_need_brackets(list(query.keys()))
+    counted = _count(count)
+    filterable, table = _INDEX[kind]
+    order = ("id", False)
+    if sort:
+        last = sort.split(",")[-1].strip()
+        order = (last.lstrip("-").removeprefix(f"{table}."), last.startswith("-"))
+    offset = (page_number - 1) * page_size
+    fields = {t: query.getlist(f"fields[{t}][]") for t in (ACCOUNT, PERSON) if f"fields[{t}][]" in query}
+    included = set(query.getlist("included[]"))
+    scope = {"organization": token_info["organization"], "own": None if "read_all" in scopes else user,
+             "where": _index_filters(filterable)}
+    with current().session() as s:
+        records = directory.page(s, kind, order=order, offset=offset, limit=page_size, **scope)
+        doc: dict[str, Any] = {"data": [_sparse(render(r), fields) for r in records]}
+        if kind == "accounts" and "person" in included:
+            people = {r.person_id: r.person for r in records}
+            doc["included"] = [_sparse(_person(p), fields) for p in people.values()]
+        if counted:
+            window = directory.count(s, kind, cap=COUNT_WINDOW, offset=offset, **scope)
+            doc["meta"] = {"count": offset + window, "more": window == COUNT_WINDOW}
+        else:
+            doc["meta"] = {}
+    return doc, 200, {"Content-Type": JSONAPI}
+
+
+def listAccounts(token_info: dict[str, Any], page_number: int = 1, page_size: int = 1000, sort: str | None = None,
+                 count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
+    return _index("accounts", token_info, page_number, page_size, sort, count, _account)
+
+
+def listPeople(token_info: dict[str, Any], page_number: int = 1, page_size: int = 1000, sort: str | None = None,
+               count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
+    return _index("people", token_info, page_number, page_size, sort, count, _person)
+
+
+def getMe(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+    """`accounts/me`, the key-test call: the token's own account, whatever its read scopes."""
+    with current().session() as s:
+        account = s.get(Credential, int(token_info["claims"].get("u") or 0))
+        if account is None:
+            raise _unauthorized()
+        return {"data": _account(account)}, 200, {"Content-Type": JSONAPI}
