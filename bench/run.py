@@ -405,7 +405,7 @@ PRISM_PATHS = {  # the same operation on Prism, which ignores relative server UR
     "canvas": ("canvas.yaml", "/accounts/1?per_page=50"),
     "qradar": ("qradar.yaml", "/access/login_attempts"),
     "ingedata": ("ingedata.yaml", "/account_logins?page[size]=50"),
-    "ssojet": ("ssojet.yaml", "/0b2f4c8e-4d1a-4d55-9d2e-3c1f6a7b8c9d/loginlogs?event=login&limit=50"),
+    "ssojet": ("ssojet.yaml", "/users/0b2f4c8e-4d1a-4d55-9d2e-3c1f6a7b8c9d/loginlogs?event=login&limit=50"),
 }
 
 

@@ -52,7 +52,7 @@ def _serving(tmp_path: Path, *args: str, database_url: str | None = None) -> Ite
         banner = ""
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
-        while "/api/v1/users" not in banner and time.monotonic() < deadline:  # SSOJet, the last vendor listed
+        while "\n  ssojet " not in banner and time.monotonic() < deadline:  # SSOJet, the last vendor listed
             banner += proc.stdout.readline()
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/_loginaudit/health", proc)

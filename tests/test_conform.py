@@ -27,7 +27,7 @@ def test_cli_against_a_served_emulator_writes_junit(tmp_path: Path) -> None:
     try:
         banner = ""
         assert server.stdout is not None
-        while "/api/v1/users" not in banner:
+        while "\n  ssojet " not in banner:
             banner += server.stdout.readline()
         found = re.search(r"^\s+sec_admin\s+(\S+)$", banner, re.M)
         assert found, banner

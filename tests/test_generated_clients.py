@@ -120,12 +120,12 @@ def test_ssojet_client_documents(generate: Any, live_url: str, world: dict[str, 
     key = world["arrange"].token("ssojet", "api_key", credential_id=world["cred"]["id"])
     uid = world["person"]["uuid"]
     legacy = generate("ssojet-legacy.yaml")
-    client = _mod(legacy, "client").AuthenticatedClient(base_url=f"{live_url}/api/v1/users", token=key)
+    client = _mod(legacy, "client").AuthenticatedClient(base_url=f"{live_url}/api/v1", token=key)
     resp = _mod(legacy, "api.users.get_user_login_logs").sync_detailed(userid=uid, client=client, client_id="app_acme")
     assert resp.status_code == 200
     assert [log.name for log in resp.parsed.login_logs] == ["Chrome"] * 3
     current = generate("ssojet-current.yaml")
-    client = _mod(current, "client").AuthenticatedClient(base_url=f"{live_url}/api/v1/users", token=key)
+    client = _mod(current, "client").AuthenticatedClient(base_url=f"{live_url}/api/v1", token=key)
     api = _mod(current, "api.users.get_user_login_logs")
     event = _mod(current, "models").GetUserLoginLogsEvent.LOGIN
     seen, cursor = [], None

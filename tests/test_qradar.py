@@ -308,7 +308,7 @@ def test_an_accept_admitting_json_is_answered(client: Any, world: dict[str, Any]
     assert _get(client, world, Accept=accept).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/nope", "/api/access/nope", "/api/siem/offenses", "/api/v1/nope"])
+@pytest.mark.parametrize("path", ["/api/nope", "/api/access/nope", "/api/siem/offenses", "/api/v2/nope"])
 def test_every_unknown_path_under_api_is_qradars_404(client: Any, world: dict[str, Any], path: str) -> None:
     r = client.get(path, headers={"SEC": world["sec"]})
     assert r.status_code == 404
@@ -318,3 +318,4 @@ def test_every_unknown_path_under_api_is_qradars_404(client: Any, world: dict[st
 def test_the_other_vendors_trees_keep_their_404s(client: Any) -> None:
     assert client.get("/api/admin/nope").json()["name"] == "NotFoundError"  # Unleash
     assert "errors" in client.get("/api/v1/audit/authentication/nope").json()  # Canvas
+    assert client.get("/api/v1/nope").json()["error_code"] == "resource_not_found"  # SSOJet's /api/v1

@@ -166,7 +166,7 @@ def test_bearer_is_required(client: Any, world: dict[str, Any], headers: dict[st
 
 def test_client_documents_match_the_served_document() -> None:
     served = by_name("ssojet").spec
-    for name, schema_names in (("ssojet-legacy.yaml", ("LoginLogs", "LoginLog")),
+    for name, schema_names in (("ssojet-legacy.yaml", ("LoginLogs", "LoginLog", "User")),
                                ("ssojet-current.yaml", ("AuditLogPage", "AuditLogEntry"))):
         doc = yaml.safe_load(Path(spec_dir() / name).read_text())
         for schema in (*schema_names, "APIErrorResponse"):
@@ -178,3 +178,34 @@ def test_client_documents_match_the_served_document() -> None:
 def test_cursor_with_a_huge_id_is_400(client: Any, world: dict[str, Any]) -> None:
     cursor = base64.b64encode(b'{"c": 1, "id": 99999999999999999999}').decode()
     assert _get(client, world, f"?event=login&cursor={cursor}").status_code == 400
+
+
+def test_list_users_gives_object_ids_that_read_login_logs(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    arrange.events({"credential_id": world["j"]["id"], "occurred_at": "2024-07-10T12:16:19.647Z", "ip": "10.0.0.1"},
+                   {"credential_id": world["j"]["id"], "occurred_at": "2024-07-11T09:00:00Z", "successful": False})
+    r = client.get("/api/v1/users?client_id=app_acme", headers={"Authorization": f"Bearer {world['key']}"})
+    assert r.status_code == 200
+    users = r.json()
+    assert [u["email"] for u in users] == [world["jane"]["email"]]  # Stan has no login on this application
+    jane = users[0]
+    assert list(jane) == ["_id", "account_id", "connection_id", "email", "first_name", "last_name", "groups",
+                          "raw_attributes", "roles", "passkey_credential", "phone_id", "created_at", "modified_at",
+                          "email_verified", "is_active", "LastLoginAt", "tenants", "identities"]
+    assert len(jane["_id"]) == 24 and int(jane["_id"], 16) >= 0
+    assert jane["LastLoginAt"] == "2024-07-10T12:16:19.647Z" and jane["is_active"] is True
+    for query in ("?client_id=app_acme", "?event=login"):  # the ObjectId works on both contracts
+        logs = _get(client, world, query, user=jane["_id"])
+        assert logs.status_code == 200, logs.text
+    assert _get(client, world, "?client_id=app_acme", user=jane["_id"]).json()["login_logs"][0]["IpAddress"] == (
+        "10.0.0.1")
+    assert _get(client, world, "?event=login", user=jane["_id"].upper()).status_code == 200
+    assert _get(client, world, "?event=login", user="0" * 24).status_code == 404
+
+
+def test_list_users_needs_the_keys_client_id(client: Any, world: dict[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {world['key']}"}
+    r = client.get("/api/v1/users", headers=headers)
+    assert r.status_code == 400 and r.json()["error_code"] == "invalid_query_parameters"
+    r = client.get("/api/v1/users?client_id=app_other", headers=headers)
+    assert (r.status_code, r.json()["error_code"]) == (400, "invalid_client")
+    assert client.get("/api/v1/users?client_id=app_acme").status_code == 401

@@ -187,7 +187,7 @@ def ssojet_cursor_paging(http: httpx.Client, params: Mapping[str, str]) -> None:
     cursor, rows = "", []
     for _ in range(MAX_PAGES):
         query = {"event": "login", "limit": "3", **({"cursor": cursor} if cursor else {})}
-        body = _ok_json(http.get(f"{user}/loginlogs", params=query))
+        body = _ok_json(http.get(f"users/{user}/loginlogs", params=query))
         expect(len(body["audit_logs"]) <= 3 and body["limit"] == 3, "limit not honoured")
         rows += body["audit_logs"]
         cursor = body["next_cursor"]

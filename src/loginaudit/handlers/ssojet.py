@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -21,11 +22,12 @@ from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import NEWEST_FIRST, EventQuery, Order, event_rows
 from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Person, Tenant
-from ..storage.records import MAX_ID, credentials_of, find
+from ..storage.records import MAX_ID, credentials_of, find, members_of, people_by_uuid_prefix
 from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 OLDEST_FIRST: Order = (("occurred_at", False), ("id", False))
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 HEAD_ROUTED = False  # gin routes HEAD only where registered (gin-gonic/gin#1201): HEAD is a 404 here
 MAX_CURSOR = 200  # ours are ~50 characters
 READ = ("id", "occurred_at", "user_agent", "ip", "country", "city")  # what both contracts show
@@ -105,8 +107,21 @@ def _go_time(at: datetime) -> str:
     return f"{base}.{f'{ms:03d}'.rstrip('0')}Z" if ms else f"{base}Z"
 
 
+def object_id(uuid: str, created_at: datetime) -> str:
+    """A record's 24-hex MongoDB ObjectId as SSOJet shows it (`_id`): four bytes of creation time in
+    seconds, then eight bytes of the record's uuid, so it is stable and leads back to the record."""
+    return f"{int(created_at.timestamp()) & 0xFFFFFFFF:08x}{uuid.replace('-', '')[:16]}"
+
+
+def _by_object_id(s: Session, oid: str) -> Person | None:
+    hexed = oid.lower()
+    prefix = f"{hexed[8:16]}-{hexed[16:20]}-{hexed[20:24]}-"
+    return next((p for p in people_by_uuid_prefix(s, prefix) if object_id(p.uuid, p.created_at) == hexed), None)
+
+
 def _find_user(s: Session, userid: str, tenant_id: int | None) -> int | None:
-    person = find(s, Person, uuid=userid)
+    """The user a path id names: the current contract's UUID, or the legacy contract's ObjectId."""
+    person = _by_object_id(s, userid) if OBJECT_ID.fullmatch(userid) else find(s, Person, uuid=userid)
     if person is None or not person.active or not any(
             c.tenant_id == tenant_id for c in credentials_of(s, person.id)):
         return None
@@ -188,3 +203,36 @@ def getUserLoginLogs(userid: str, token_info: dict[str, Any], client_id: str | N
         body = (_current(s, person, principal, limit, cursor) if event == "login"
                 else _legacy(s, person, principal, client_id))
     return body, 200, {"Content-Type": "application/json"}
+
+
+def _go_nanos(at: datetime) -> str:
+    """Go's RFC3339Nano of a stored (microsecond) time: the fraction's trailing zeros trimmed."""
+    base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{at.microsecond:06d}".rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
+
+
+def _user_json(p: Person, last_login: datetime | None, tenant: Tenant) -> dict[str, Any]:
+    """One user of SSOJet's "List All Users" (docs.ssojet.com user-management/list-users), key order
+    as its sample; what the emulator does not model is the sample's null/empty value."""
+    account = object_id(tenant.uuid, tenant.created_at)
+    return {"_id": object_id(p.uuid, p.created_at), "account_id": account,
+            "connection_id": object_id(tenant.uuid[::-1], tenant.created_at), "email": p.email,
+            "first_name": p.first_name, "last_name": p.last_name, "groups": None, "raw_attributes": None,
+            "roles": None, "passkey_credential": None, "phone_id": "", "created_at": _go_nanos(p.created_at),
+            "modified_at": _go_nanos(p.updated_at), "email_verified": False, "is_active": p.active,
+            "LastLoginAt": _go_nanos(last_login) if last_login else None, "tenants": None, "identities": None}
+
+
+def listUsers(token_info: dict[str, Any], client_id: str | None = None) -> tuple[Any, int, dict[str, str]]:
+    """`GET /api/v1/users?client_id=`: the application's users, so a connector can find the ids it
+    then reads login logs of (each user's `_id` works as `userid`)."""
+    principal: Principal = token_info["principal"]
+    if not client_id:
+        raise _fail(400, "client_id is required")
+    with current().session() as s:
+        tenant = s.get(Tenant, principal.tenant_id)
+        if tenant is None or tenant.client_id != client_id:
+            raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
+        users = [_user_json(person, last_login, tenant) for person, last_login in members_of(s, tenant.id)]
+    return users, 200, {"Content-Type": "application/json"}

@@ -236,6 +236,26 @@ def users_of_console(session: Session, tenant_id: int | None) -> list[Row[Any]]:
     return list(cast(Sequence[Row[Any]], session.connection().execute(stmt).all()))
 
 
+def people_by_uuid_prefix(session: Session, prefix: str) -> list[Person]:
+    """People whose uuid starts with `prefix` (hex and dashes only, so no LIKE wildcard reaches SQL)."""
+    if not prefix or any(ch not in "0123456789abcdef-" for ch in prefix):
+        return []
+    return list(session.scalars(select(Person).where(Person.uuid.like(prefix + "%")).order_by(Person.id)))
+
+
+def members_of(session: Session, tenant_id: int) -> list[tuple[Person, datetime | None]]:
+    """The people holding an active login on a tenant, with their newest successful login time there
+    (None when never): SSOJet's user list of an application."""
+    last = (select(LoginEvent.person_id, func.max(LoginEvent.occurred_at).label("last_login"))
+            .where(LoginEvent.tenant_id == tenant_id, LoginEvent.event_type == "login",
+                   LoginEvent.successful.is_(True))
+            .group_by(LoginEvent.person_id).subquery())
+    members = select(Credential.person_id).where(Credential.tenant_id == tenant_id, Credential.active.is_(True))
+    stmt = (select(Person, last.c.last_login).outerjoin(last, last.c.person_id == Person.id)
+            .where(Person.id.in_(members)).order_by(Person.id))
+    return [(row[0], row[1]) for row in session.execute(stmt)]
+
+
 def first_root_tenant(session: Session) -> Tenant | None:
     """The oldest root tenant (Canvas's `Account.default`)."""
     return session.scalars(select(Tenant).where(Tenant.parent_id.is_(None)).order_by(Tenant.id).limit(1)).first()
