@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,7 +21,7 @@ from ..errors import VendorError, first_line, respond
 from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
-from ..storage.memo import remembered
+from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Credential, Person
 from ..storage.records import as_id, credentials_by_id, credentials_of, usable
 from ..tokens import TokenKind, hex_secret, resolve
@@ -188,9 +189,29 @@ def authenticate_cookie(token: str, required_scopes: Any = None) -> dict[str, An
 
 # ---- documents ---------------------------------------------------------------------------------------
 
+# Behaviour switches (control plane: /_loginaudit/vendors/ingedata/settings), their values and defaults.
+SETTINGS = {"time_format": "ruby"}
+SETTING_CHOICES = {"time_format": {
+    "ruby": "a Ruby Time as the Verse stack renders it: JSON.generate falls back to Time#to_s, "
+            "2024-06-10 08:15:02 +0000 (seconds, the server zone's offset)",
+    "iso8601": "ISO 8601 with milliseconds and an offset, 2024-06-10T08:15:02.123+00:00 (an app that loads "
+               "ActiveSupport or Oj)"}}
+_TIME_FORMAT: ContextVar[str] = ContextVar("ingedata_time_format", default="ruby")
+
+
+def _use_time_format(s: Session) -> None:
+    """Read once per request, before any record is rendered."""
+    _TIME_FORMAT.set(vendor_settings(s, "ingedata", SETTINGS)["time_format"])
+
+
 def _time(at: datetime | None) -> str | None:
+    """verse-jsonapi's renderer hands a model's Time to JSON.generate with no time handling, and
+    verse-core loads no ActiveSupport (it patches only BigDecimal#to_json): the json gem then
+    writes Time#to_s. Sequel gives times in the (UTC) server's local zone: `+0000`."""
     if at is None:
         return None
+    if _TIME_FORMAT.get() == "ruby":
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
     return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
@@ -268,13 +289,23 @@ def _as_int(values: list[str]) -> tuple[int, ...]:
     return tuple(i for i in map(as_id, values) if i is not None)
 
 
+_VERSE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+
+
 def _as_time(values: list[str]) -> tuple[datetime, ...]:
+    """verse-schema's Time coalescer: a value starting `YYYY-MM-DD[ T]HH:MM:SS` is `Time.utc` of those
+    six numbers (fraction and offset ignored: equality then holds only for a whole-second time);
+    anything else goes through Time.parse (here: ISO 8601)."""
     out = []
     for v in values:
         try:
+            if _VERSE_TIME.match(v):
+                out.append(datetime(int(v[0:4]), int(v[5:7]), int(v[8:10]), int(v[11:13]), int(v[14:16]),
+                                    int(v[17:19]), tzinfo=UTC))
+                continue
             at = datetime.fromisoformat(v.replace("Z", "+00:00"))
             out.append((at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC))
-        except (ValueError, OverflowError):  # past year 9999 in UTC: equal to no stored time
+        except (ValueError, OverflowError):  # an impossible date, or past year 9999 in UTC: equal to no time
             continue
     return tuple(out)
 
@@ -328,6 +359,7 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
     included = set(query.getlist("included[]"))
     fields = {t: query.getlist(f"fields[{t}][]") for t in (LOGIN, ACCOUNT, PERSON) if f"fields[{t}][]" in query}
     with current().session() as s:
+        _use_time_format(s)
         where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
                        Cmp("successful", "=", True), Cmp("tenant_id", "=", token_info["organization"]),
                        None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
@@ -354,6 +386,7 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
 def _single(resource_id: str, token_info: dict[str, Any], render: Any, load: Any) -> tuple[Any, int, dict[str, str]]:
     scopes, user = _scopes(token_info)
     with current().session() as s:
+        _use_time_format(s)
         ident = as_id(resource_id)
         record = load(s, ident) if ident is not None else None
         owner = record if isinstance(record, Credential) else None
@@ -432,6 +465,7 @@ def _index(kind: directory.Kind, token_info: dict[str, Any], page_number: int, p
     scope = {"organization": token_info["organization"], "own": None if "read_all" in scopes else user,
              "where": _index_filters(filterable)}
     with current().session() as s:
+        _use_time_format(s)
         records = directory.page(s, kind, order=order, offset=offset, limit=page_size, **scope)
         doc: dict[str, Any] = {"data": [_sparse(render(r), fields) for r in records]}
         if kind == "accounts" and "person" in included:
@@ -458,6 +492,7 @@ def listPeople(token_info: dict[str, Any], page_number: int = 1, page_size: int 
 def getMe(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     """`accounts/me`, the key-test call: the token's own account, whatever its read scopes."""
     with current().session() as s:
+        _use_time_format(s)
         account = s.get(Credential, int(token_info["claims"].get("u") or 0))
         if account is None:
             raise _unauthorized()
