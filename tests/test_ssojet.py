@@ -209,3 +209,11 @@ def test_list_users_needs_the_keys_client_id(client: Any, world: dict[str, Any])
     r = client.get("/api/v1/users?client_id=app_other", headers=headers)
     assert (r.status_code, r.json()["error_code"]) == (400, "invalid_client")
     assert client.get("/api/v1/users?client_id=app_acme").status_code == 401
+
+
+def test_legacy_name_is_the_stored_client_name(client: Any, arrange: Arrange, world: dict[str, Any]) -> None:
+    """SSOJet's sample: Name "Amazon CloudFront" beside an empty UserAgent (stored, not parsed)."""
+    arrange.events({"credential_id": world["j"]["id"], "occurred_at": "2024-07-10T12:16:19.647Z", "user_agent": "",
+                    "client_name": "Amazon CloudFront"})
+    log = _get(client, world, "?client_id=app_acme").json()["login_logs"][0]
+    assert (log["UserAgent"], log["Name"]) == ("", "Amazon CloudFront")

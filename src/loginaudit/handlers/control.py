@@ -100,7 +100,7 @@ def _credential(c: Credential) -> dict[str, Any]:
 def _event(e: EventRow) -> dict[str, Any]:
     return _columns(e, ("id", "uuid", "occurred_at", "credential_id", "person_id", "tenant_id", "username",
                         "event_type", "successful", "failure_reason", "auth_method", "ip", "user_agent",
-                        "country", "city", "device", "os", "request_id"))
+                        "country", "city", "device", "os", "request_id", "client_name"))
 
 
 def _token(t: ApiToken) -> dict[str, Any]:

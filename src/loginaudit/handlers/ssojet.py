@@ -30,7 +30,7 @@ OLDEST_FIRST: Order = (("occurred_at", False), ("id", False))
 OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 HEAD_ROUTED = False  # gin routes HEAD only where registered (gin-gonic/gin#1201): HEAD is a 404 here
 MAX_CURSOR = 200  # ours are ~50 characters
-READ = ("id", "occurred_at", "user_agent", "ip", "country", "city")  # what both contracts show
+READ = ("id", "occurred_at", "user_agent", "ip", "country", "city", "client_name")  # what both contracts show
 ADMIN_TOKEN_KIND = "api_key"  # what the pytest plugin issues as this vendor's credentials[...]
 TOKEN_KINDS = {
     "api_key": TokenKind("an API key of the credential's application (tenant)",
@@ -172,8 +172,11 @@ def _legacy(s: Session, person: int, principal: Principal, client_id: str | None
     logs = []
     for ev in event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id), order=order), READ):
         name, os_name, device = _agent(ev.user_agent or "")
+        # Name is what SSOJet stored at login (its sample: Name "Amazon CloudFront" with an empty
+        # UserAgent); an event arranged without one gets its agent's family, as if stored then
         logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or UNKNOWN_CITY,
-                     "UserAgent": ev.user_agent or "", "Name": name, "Os": os_name, "Device": device,
+                     "UserAgent": ev.user_agent or "", "Name": name if ev.client_name is None else ev.client_name,
+                     "Os": os_name, "Device": device,
                      "CreatedAt": _go_time(ev.occurred_at)})
     return {"login_logs": logs}
 

@@ -24,7 +24,7 @@ FIELDS: dict[str, ColumnElement[Any]] = {
     for name in (
         "id", "uuid", "occurred_at", "credential_id", "person_id", "tenant_id", "username",
         "event_type", "successful", "failure_reason", "auth_method", "ip", "user_agent",
-        "country", "city", "device", "os", "request_id",
+        "country", "city", "device", "os", "request_id", "client_name",
     )
 }
 JOINED_FIELDS: dict[str, ColumnElement[Any]] = {"credential.role": _CREDENTIALS["role"]}

@@ -159,6 +159,7 @@ class LoginEvent(Base):
     device: Mapped[str | None] = mapped_column(String(64))
     os: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(36))  # Canvas page_view
+    client_name: Mapped[str | None] = mapped_column(String(128))  # the client as the IdP recorded it (SSOJet Name)
 
     credential: Mapped[Credential | None] = relationship()
 

@@ -96,7 +96,7 @@ def create_credential(session: Session, *, person_id: int, tenant_id: int, login
 
 
 EVENT_FIELDS = ("occurred_at", "event_type", "successful", "failure_reason", "auth_method", "ip",
-                "user_agent", "country", "city", "device", "os", "request_id", "uuid")
+                "user_agent", "country", "city", "device", "os", "request_id", "client_name", "uuid")
 
 
 def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list[int]:
