@@ -32,12 +32,14 @@ def _events(url: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in rows]
 
 
-def test_seed_command_is_deterministic(tmp_path: Path, capsys: object) -> None:
+def test_seed_command_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     urls = [f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db", "c.db")]
     for url, seed in zip(urls, (4, 4, 5), strict=True):
         main(["--database-url", url, "seed", "--events", "800", "--seed", str(seed), "--anchor", ANCHOR])
     a, b, c = (_events(u) for u in urls)
     assert len(a) == 800 and a == b and a != c
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[-1].startswith("store now holds ") and "800 login events" in said[-1]  # one line, not a dict
     assert max(r[1] for r in a).isoformat() < ANCHOR  # type: ignore[attr-defined]
 
 

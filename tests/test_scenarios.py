@@ -105,6 +105,9 @@ def test_the_cli_loads_a_scenario_file(tmp_path: Any, capsys: Any, store: Any) -
     path = tmp_path / "spray.yaml"
     path.write_text(SPRAY)
     cli.main(["--database-url", store.url, "load", "--reset", str(path)])
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"loaded {path}: ") and "5 events" in line and "\n" not in line  # one line (issue 16)
+    cli.main(["--database-url", store.url, "load", "--reset", "--json", str(path)])
     assert '"events": 5' in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no scenario file"):
         cli.main(["--database-url", store.url, "load", str(tmp_path / "missing.yaml")])

@@ -109,13 +109,19 @@ def _mock_config(store: Store, path: str) -> None:
         raise SystemExit(f"mock config {path}: {exc}") from None
 
 
+def _summary(made: dict[str, Any]) -> str:
+    """One line for a person: how many of each kind (`--json` prints every id for a machine)."""
+    return ", ".join(f"{len(v) if isinstance(v, dict | list) else v} {k}" for k, v in made.items() if k != "event_ids")
+
+
 def load(args: argparse.Namespace) -> None:
     import json
 
     store = _store(args.database_url)
     if args.reset:
         store.reset()
-    print(json.dumps(_load_scenario(store, args.scenario), indent=2))
+    made = _load_scenario(store, args.scenario)
+    print(json.dumps(made, indent=2) if args.json else f"loaded {args.scenario}: {_summary(made)}")
 
 
 def seed(args: argparse.Namespace) -> None:
@@ -129,7 +135,13 @@ def seed(args: argparse.Namespace) -> None:
     except AlreadySeeded as exc:
         raise SystemExit(f"loginaudit seed: {exc}") from None
     with store.session() as s:
-        print(counts(s))
+        total = counts(s)
+    if args.json:
+        import json
+
+        print(json.dumps(total))
+    else:
+        print("store now holds " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in total.items()))
 
 
 def reset(args: argparse.Namespace) -> None:
@@ -189,11 +201,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("load", help="load a scenario (a shipped name or a YAML file) into the store")
     p.add_argument("scenario")
     p.add_argument("--reset", action="store_true", help="empty the store first")
+    p.add_argument("--json", action="store_true", help="print every created record's id as JSON")
     p.set_defaults(func=load)
 
     p = sub.add_parser("seed", help="add deterministic demo data")
-    p.add_argument("--events", type=int, default=DEMO_EVENTS)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--events", type=int, default=DEMO_EVENTS,
+                   help=f"login events to generate (default {DEMO_EVENTS:,}; people and accounts scale with it)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed and anchor give the same store")
+    p.add_argument("--json", action="store_true", help="print the store's counts as JSON")
     p.add_argument("--anchor", help="ISO time the demo history ends at (default: start of the current UTC hour)")
     p.add_argument("--reset", action="store_true", help="empty the store first")
     p.set_defaults(func=seed)
