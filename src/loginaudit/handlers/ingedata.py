@@ -262,14 +262,23 @@ def _scopes(token_info: dict[str, Any]) -> tuple[set[str], int]:
     return scopes, int(claims.get("u") or 0)
 
 
-def _count(value: str | None) -> bool:
-    if value is None:
-        return False
-    if value in TRUE_WORDS:  # verse-schema's coalescer: %w[t y true yes].include?(value), case-sensitive
+def _verse_boolean(value: str) -> bool | None:
+    """verse-schema's coalescer: %w[t y true yes].include?(value) (case-sensitive) is true, a substring
+    of "f n false no" false, anything else not a boolean (None)."""
+    if value in TRUE_WORDS:
         return True
     if value in FALSE_SOURCE:
         return False
-    raise _invalid("must be a boolean", "/count")
+    return None
+
+
+def _count(value: str | None) -> bool:
+    if value is None:
+        return False
+    counted = _verse_boolean(value)
+    if counted is None:
+        raise _invalid("must be a boolean", "/count")
+    return counted
 
 
 _FIELDS_NO_ARRAY = re.compile(r"^fields\[([^\]]+)\]$")
@@ -310,16 +319,23 @@ def _as_time(values: list[str]) -> tuple[datetime, ...]:
     return tuple(out)
 
 
-def _filters() -> Expr | None:
-    """filter[f]=v is equality, filter[f][]=v… is IN (empty matches nothing); unknown keys are dropped."""
+def _filter_values(name: str) -> list[str] | None:
+    """filter[f]=v is one value (equality), filter[f][]=v… a list (IN; empty matches nothing); None
+    when the request does not filter on f."""
     query = request.query_params
+    if f"filter[{name}][]" in query:
+        return list(query.getlist(f"filter[{name}][]"))
+    if f"filter[{name}]" in query:
+        return [query[f"filter[{name}]"]]
+    return None
+
+
+def _filters() -> Expr | None:
+    """The login filters as criteria; unknown filter keys are dropped."""
     exprs: list[Expr | None] = []
     for name in FILTERS:
-        if f"filter[{name}][]" in query:
-            values = [v for v in query.getlist(f"filter[{name}][]")]
-        elif f"filter[{name}]" in query:
-            values = [query[f"filter[{name}]"]]
-        else:
+        values = _filter_values(name)
+        if values is None:
             continue
         match name:
             case "id":
@@ -420,28 +436,18 @@ _INDEX = {  # route kind -> (filterable fields, the table name a `table.column` 
 _ID_FIELDS = {"id", "person_id", "organization_id"}
 
 
-def _verse_bool(values: list[str]) -> tuple[bool, ...]:
+def _as_bool(values: list[str]) -> tuple[bool, ...]:
     """Verse's boolean coercion per value; a value that is neither matches nothing."""
-    out: list[bool] = []
-    for v in values:
-        if v in TRUE_WORDS:
-            out.append(True)
-        elif v in FALSE_SOURCE:
-            out.append(False)
-    return tuple(out)
+    return tuple(b for b in map(_verse_boolean, values) if b is not None)
 
 
 def _index_filters(fields: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
-    query = request.query_params
     where: dict[str, tuple[Any, ...]] = {}
     for name in fields:
-        if f"filter[{name}][]" in query:
-            values = list(query.getlist(f"filter[{name}][]"))
-        elif f"filter[{name}]" in query:
-            values = [query[f"filter[{name}]"]]
-        else:
+        values = _filter_values(name)
+        if values is None:
             continue
-        where[name] = (_as_int(values) if name in _ID_FIELDS else _verse_bool(values) if name == "enabled"
+        where[name] = (_as_int(values) if name in _ID_FIELDS else _as_bool(values) if name == "enabled"
                        else tuple(values))
     return where
 

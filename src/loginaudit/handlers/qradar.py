@@ -141,24 +141,28 @@ def authenticate_basic(username: str, password: str, required_scopes: Any = None
     return _checked(principal, "Invalid username or password.")
 
 
-def _release() -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
-    """(release name, versions it serves oldest first, versions it supports, external version)."""
+# The versions each release serves, oldest first: every known one up to the version it introduced.
+SERVED = {name: tuple(v for v in KNOWN_VERSIONS if float(v) <= float(newest))
+          for name, (newest, _, _) in RELEASES.items()}
+
+
+def _release() -> str:
+    """The emulated release's name (the vendor setting)."""
     with current().session() as s:
-        name = vendor_settings(s, "qradar", SETTINGS)["release"]
-    newest, supported, external = RELEASES[name]
-    served = tuple(v for v in KNOWN_VERSIONS if float(v) <= float(newest))
-    return name, served, supported, external
+        return str(vendor_settings(s, "qradar", SETTINGS)["release"])
 
 
-def _check_version(value: str | None) -> None:
+def _check_version(value: str | None) -> str | None:
     """A version the emulated release serves (its newest, the supported ones and the deprecated
-    older ones) passes; a removed one or one it does not know is 406 (code 3)."""
+    older ones) passes; a removed one or one it does not know is 406 (code 3). The release, when a
+    `Version` made it look (no store read otherwise: login attempts' hot path)."""
     if value is None or not value.strip():
-        return
+        return None
     version = value.strip()
     version = f"{version}.0" if version.isdigit() else version
-    if version in _release()[1]:
-        return
+    release = _release()
+    if version in SERVED[release]:
+        return release
     if version in REMOVED:
         raise _fail(406, 3, f"Version ({value}) from header parameter (Version) has been removed and is no longer "
                             "valid. Please refer to documentation for list of valid versions.")
@@ -282,10 +286,11 @@ def _check_accept(value: str | None) -> None:
                             "Supported media types: application/json")
 
 
-def _preamble() -> None:
+def _preamble() -> str | None:
+    """Accept and Version checks; the release if reading it was needed."""
     headers = request.headers
     _check_accept(headers.get("accept"))
-    _check_version(headers.get("version"))
+    return _check_version(headers.get("version"))
 
 
 def _listed(rows: list[dict[str, Any]], known: tuple[str, ...], numeric: tuple[str, ...], filter: str | None,
@@ -337,10 +342,10 @@ VERSION_FIELDS = ("id", "version", "deprecated", "removed", "root_resource_ids")
 
 def getVersions(token_info: dict[str, Any], filter: str | None = None, sort: str | None = None,
                 fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
-    _preamble()
-    _, served, supported, _ = _release()
+    release = _preamble() or _release()
+    supported = RELEASES[release][1]
     rows = [{"id": KNOWN_VERSIONS.index(v) + 1, "version": v, "deprecated": v not in supported, "removed": False,
-             "root_resource_ids": []} for v in reversed(served)]
+             "root_resource_ids": []} for v in reversed(SERVED[release])]
     body, headers = _listed(rows, VERSION_FIELDS, ("id",), filter, sort, fields)
     return body, 200, headers
 
@@ -349,8 +354,8 @@ ABOUT_FIELDS = ("build_version", "external_version", "fips_enabled", "release_na
 
 
 def getSystemAbout(token_info: dict[str, Any], fields: str | None = None) -> tuple[Any, int, dict[str, str]]:
-    _preamble()
-    name, _, _, external = _release()
+    name = _preamble() or _release()
+    external = RELEASES[name][2]
     chosen = _fields(fields, ABOUT_FIELDS)
     update = name.removeprefix(external).strip().replace("UP", "UpdatePackage ").replace("FP", "FixPack ")
     about = {"build_version": f"{external}.{RELEASES[name][0]}", "external_version": external,

@@ -191,12 +191,9 @@ def _number_text(value: int | float) -> str:
 def evaluate(expr: Expr, row: Mapping[str, Any], numeric: tuple[str, ...] = NUMERIC) -> bool:
     """Whether a QRadar-shaped row matches; NULL never equals anything and is "not equal" to all.
     `numeric` names the row's number fields (login attempts' by default)."""
-    def coerce(f: str, v: Any) -> Any:
-        return _coerce(f, v, numeric)
-
     match expr:
         case Cmp(field=f, op=op, value=v):
-            have, want = row.get(f), coerce(f, v)
+            have, want = row.get(f), _coerce(f, v, numeric)
             if have is None:
                 return op == "!="
             if isinstance(have, str) != isinstance(want, str):
@@ -204,11 +201,11 @@ def evaluate(expr: Expr, row: Mapping[str, Any], numeric: tuple[str, ...] = NUME
             return _CMP[op](have, want)
         case In(field=f, values=vs, negate=neg):
             have = row.get(f)
-            hit = have is not None and any(_same(have, coerce(f, v)) for v in vs)
+            hit = have is not None and any(_same(have, _coerce(f, v, numeric)) for v in vs)
             return not hit if neg else hit
         case Between(field=f, low=lo, high=hi, negate=neg):
             have = row.get(f)
-            lo_, hi_ = coerce(f, lo), coerce(f, hi)
+            lo_, hi_ = _coerce(f, lo, numeric), _coerce(f, hi, numeric)
             hit = (have is not None and isinstance(have, str) == isinstance(lo_, str) == isinstance(hi_, str)
                    and lo_ <= have <= hi_)
             return not hit if neg else hit

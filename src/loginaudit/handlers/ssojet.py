@@ -100,11 +100,13 @@ def _agent(user_agent: str) -> tuple[str, str, str]:
     return browser, os_name, device
 
 
-def _go_time(at: datetime) -> str:
-    """Go's RFC3339Nano at millisecond precision: the fraction only when non-zero, zeros trimmed."""
+def _go_time(at: datetime, digits: int = 3) -> str:
+    """Go's RFC3339Nano of a time kept to `digits` fraction digits (login logs: milliseconds, as
+    SSOJet stores them; users: our stored microseconds): the fraction's trailing zeros trimmed, none
+    at all on a whole second."""
     base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    ms = at.microsecond // 1000
-    return f"{base}.{f'{ms:03d}'.rstrip('0')}Z" if ms else f"{base}Z"
+    fraction = f"{at.microsecond:06d}"[:digits].rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
 
 
 def object_id(uuid: str, created_at: datetime) -> str:
@@ -208,13 +210,6 @@ def getUserLoginLogs(userid: str, token_info: dict[str, Any], client_id: str | N
     return body, 200, {"Content-Type": "application/json"}
 
 
-def _go_nanos(at: datetime) -> str:
-    """Go's RFC3339Nano of a stored (microsecond) time: the fraction's trailing zeros trimmed."""
-    base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{at.microsecond:06d}".rstrip("0")
-    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
-
-
 def _user_json(p: Person, last_login: datetime | None, tenant: Tenant) -> dict[str, Any]:
     """One user of SSOJet's "List All Users" (docs.ssojet.com user-management/list-users), key order
     as its sample; what the emulator does not model is the sample's null/empty value."""
@@ -222,9 +217,9 @@ def _user_json(p: Person, last_login: datetime | None, tenant: Tenant) -> dict[s
     return {"_id": object_id(p.uuid, p.created_at), "account_id": account,
             "connection_id": object_id(tenant.uuid[::-1], tenant.created_at), "email": p.email,
             "first_name": p.first_name, "last_name": p.last_name, "groups": None, "raw_attributes": None,
-            "roles": None, "passkey_credential": None, "phone_id": "", "created_at": _go_nanos(p.created_at),
-            "modified_at": _go_nanos(p.updated_at), "email_verified": False, "is_active": p.active,
-            "LastLoginAt": _go_nanos(last_login) if last_login else None, "tenants": None, "identities": None}
+            "roles": None, "passkey_credential": None, "phone_id": "", "created_at": _go_time(p.created_at, 6),
+            "modified_at": _go_time(p.updated_at, 6), "email_verified": False, "is_active": p.active,
+            "LastLoginAt": _go_time(last_login, 6) if last_login else None, "tenants": None, "identities": None}
 
 
 def listUsers(token_info: dict[str, Any], client_id: str | None = None) -> tuple[Any, int, dict[str, str]]:

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..bounded import unstorable_at
 from .models import Credential, Person
+from .records import storable_text
 
 Kind = Literal["accounts", "people"]
 COLUMNS: dict[Kind, dict[str, Any]] = {
@@ -27,7 +27,7 @@ COLUMNS: dict[Kind, dict[str, Any]] = {
 def _storable(values: Sequence[Any]) -> tuple[Any, ...]:
     """Only values a driver can bind: no stored string holds NUL or a lone surrogate, so such a value
     equals nothing anyway."""
-    return tuple(v for v in values if not (isinstance(v, str) and unstorable_at(v) >= 0))
+    return tuple(v for v in values if not isinstance(v, str) or storable_text(v))
 
 
 def _scoped(kind: Kind, organization: int, own: int | None, where: Mapping[str, Sequence[Any]]) -> Select[Any]:
