@@ -153,6 +153,22 @@ def test_validation_errors(client: Any, world: dict[str, Any], query: str, error
     assert (r.status_code, r.json()) == (422, error)
 
 
+def test_every_failing_key_is_one_error(client: Any, world: dict[str, Any]) -> None:
+    """Verse's renderer maps error.source, key by key: Connexion's first failure is not the whole answer."""
+    r = _get(client, world, "?page[number]=0&page[size]=5000&sort=password&count=True&included=account"
+                            "&fields[iam/people]=email")
+    assert r.status_code == 422
+    assert [(e["detail"], e["source"]["pointer"]) for e in r.json()["errors"]] == [
+        ("must be positive", "/page/number"), ("must be between 1 and 1000", "/page/size"),
+        ("is not a sortable field", "/sort"), ("must be a boolean", "/count"), ("must be an array", "/included"),
+        ("must be an array", "/fields/iam/people")]
+    # the handler's own checks report together too, when the spec's schemas all pass
+    r = _get(client, world, "?count=maybe&included=account")
+    assert [e["source"]["pointer"] for e in r.json()["errors"]] == ["/count", "/included"]
+    r = _iam(client, world, "/people?page[size]=0&count=nope")
+    assert [e["source"]["pointer"] for e in r.json()["errors"]] == ["/page/size", "/count"]
+
+
 def test_auth_is_checked_before_validation(client: Any, world: dict[str, Any]) -> None:
     r = client.get(URL + "?page[size]=0")
     assert (r.status_code, r.json()) == (401, UNAUTHORIZED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import zipfile
@@ -77,9 +78,12 @@ def npm_bin() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("Node.js/npm not installed: the Spectral and openapi-typescript gates need them")
     bin_dir = NPM_PREFIX / "node_modules" / ".bin"
-    if not all((bin_dir / tool).exists() for tool in ("spectral", "openapi-typescript")):
-        subprocess.run(["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "-s", *NPM_TOOLS],
-                       check=True, capture_output=True)
+    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
+    with open(NPM_PREFIX / ".install-lock", "w") as lock:  # pytest -n workers would install over each other
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all((bin_dir / tool).exists() for tool in ("spectral", "openapi-typescript")):
+            subprocess.run(["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "-s",
+                            *NPM_TOOLS], check=True, capture_output=True)
     return bin_dir
 
 

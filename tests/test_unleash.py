@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -209,6 +210,24 @@ def test_pat_without_admin_gets_permission_error(client: Any, arrange: Arrange, 
 def test_admin_pat_reads_history(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
     token = arrange.token("unleash", "pat", credential_id=people["admin"]["id"], grants=["ADMIN"])
     assert client.get(URL, headers={"Authorization": token}).status_code == 200
+
+
+V2 = r"v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}"  # authorization-token.ts TOKEN_PATTERN's two parts
+
+
+def test_v2_token_formats(client: Any, arrange: Arrange, people: dict[str, Any]) -> None:
+    """Unleash's secure tokens (authorization-token.ts): `*:*.v2_…` admin, `user:v2_…` PAT, `<p>:<env>.v2_…`."""
+    admin = arrange.token("unleash", "admin_v2")
+    assert re.fullmatch(r"\*:\*\." + V2, admin)
+    assert client.get(URL, headers={"Authorization": f"Bearer {admin}"}).status_code == 200
+    pat = arrange.token("unleash", "pat_v2", credential_id=people["admin"]["id"], grants=["ADMIN"])
+    assert re.fullmatch("user:" + V2, pat)
+    assert client.get(URL, headers={"Authorization": pat}).status_code == 200
+    backend = arrange.token("unleash", "backend_v2")
+    assert re.fullmatch("default:development." + V2, backend)
+    assert client.get(URL, headers={"Authorization": backend}).status_code == 403
+    forged = admin[:-1] + ("A" if admin[-1] != "A" else "B")  # a well-formed v2 token Unleash never issued
+    assert client.get(URL, headers={"Authorization": forged}).status_code == 401
 
 
 def test_token_of_another_vendor_is_unknown(client: Any, arrange: Arrange) -> None:

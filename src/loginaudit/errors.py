@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from connexion.exceptions import ProblemException
@@ -53,6 +54,10 @@ ROUTER_TEXTS = {
     (405, "Method Not Allowed"): "The method is not allowed for the requested URL.",
 }
 
+# The request whose error is being rendered, for a renderer that reports more than Connexion's first failure
+# (Connexion's request context is not set yet when its validation fails).
+failed_request: ContextVar[ConnexionRequest | None] = ContextVar("failed_request", default=None)
+
 # The per-vendor renderer of framework errors: (status, detail, headers, path) -> response. The detail
 # is Connexion's, whole (a validation detail names the failing schema keyword and instance).
 Renderer = Callable[[int, str, Mapping[str, str], str], ConnexionResponse]
@@ -80,7 +85,11 @@ def install(app: Any, renderer_for: Callable[[str], Renderer | None],
             out["Allow"] = ", ".join(allowed_for(request.url.path))
         if renderer is None:
             return problem(status=status, title=title or "Error", detail=first_line(text, "error"), headers=out)
-        rendered = renderer(status, text, out, request.url.path)
+        token = failed_request.set(request)
+        try:
+            rendered = renderer(status, text, out, request.url.path)
+        finally:
+            failed_request.reset(token)
         if rendered.status_code != 405:  # Express, Rails and gin answer an unrouted method 404, without Allow
             rendered.headers.pop("Allow", None)
         return rendered

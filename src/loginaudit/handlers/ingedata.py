@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import VendorError, first_line, respond
+from ..errors import VendorError, failed_request, first_line, respond
 from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
@@ -57,14 +57,90 @@ def _unauthorized(detail: str = "unauthorized_access") -> VendorError:
     return VendorError(401, _error(401, "Verse::Error::Authorization", detail), content_type=ERROR_TYPE)
 
 
-def _invalid(detail: str, pointer: str) -> VendorError:
+def _invalid(*problems: tuple[str, str]) -> VendorError:
+    """Verse's renderer: one error object per (message, pointer), every failing key at once."""
     body = {"errors": [{"status": 422, "title": "Verse::Error::ValidationFailed", "detail": detail,
-                        "source": {"pointer": pointer}}]}
+                        "source": {"pointer": pointer}} for detail, pointer in problems]}
     return VendorError(422, body, content_type=ERROR_TYPE)
 
 
+# Verse's messages for the spec's schema keywords, by parameter (the spec holds the rules themselves).
+_MESSAGES = {
+    ("page[number]", "type"): "must be an integer", ("page[number]", "minimum"): "must be positive",
+    ("page[number]", "maximum"): "must be at most 2147483647",
+    ("page[size]", "type"): "must be an integer", ("page[size]", "minimum"): "must be between 1 and 1000",
+    ("page[size]", "maximum"): "must be between 1 and 1000",
+}
+_FIELDS_NO_ARRAY = re.compile(r"^fields\[([^\]]+)\]$")
+
+
+def _pointer(name: str) -> str:
+    """`page[number]` -> `/page/number`, `fields[iam/accounts][]` -> `/fields/iam/accounts`."""
+    return "/" + "/".join(part for part in re.split(r"[\[\]]+", name) if part)
+
+
+def _problem(param: dict[str, Any], values: list[str]) -> str | None:
+    """The Verse message for a query parameter the spec's schema rejects, or None."""
+    name, schema = param["name"], param.get("schema", {})
+    if schema.get("type") == "integer":
+        try:
+            number = int(values[0])
+        except ValueError:
+            return _MESSAGES.get((name, "type"), "must be an integer")
+        for keyword, sign in (("minimum", 1), ("maximum", -1)):
+            if keyword in schema and sign * (number - schema[keyword]) < 0:
+                return _MESSAGES.get((name, keyword), f"is out of range ({keyword} {schema[keyword]})")
+    elif "pattern" in schema and not re.search(schema["pattern"], values[0]):
+        return "is not a sortable field" if name == "sort" else "is invalid"
+    elif name == "count" and _verse_boolean(values[0]) is None:
+        return "must be a boolean"
+    elif (enum := schema.get("items", {}).get("enum")) and any(v not in enum for v in values):
+        return f"must be one of `{','.join(enum)}`"
+    return None
+
+
+def _query_problems(operation: dict[str, Any], query: Any) -> list[tuple[str, str]]:
+    """Every failing query key of a request, in the spec's parameter order, as Verse validates the whole
+    query schema before answering (Connexion stops at the first failing parameter)."""
+    problems: list[tuple[str, str]] = []
+    keys = list(query.keys())
+    fields_seen = False
+    for param in operation.get("parameters", ()):
+        name = param["name"]
+        if param.get("in") != "query":
+            continue
+        if name == "included[]" and "included" in keys:
+            problems.append(("must be an array", "/included"))
+        if name.startswith("fields[") and not fields_seen:  # any `fields[type]` without [] (Verse: a hash of arrays)
+            fields_seen = True
+            problems += [("must be an array", _pointer(k)) for k in keys if _FIELDS_NO_ARRAY.match(k)]
+        if name in keys:
+            message = _problem(param, list(query.getlist(name)))
+            if message:
+                problems.append((message, _pointer(name)))
+    return problems
+
+
+def _check_query() -> None:
+    """Raise Verse's 422 with every failing key of the request being handled."""
+    problems = _query_problems(_operation_of(request.method, request.url.path), request.query_params)
+    if problems:
+        raise _invalid(*problems)
+
+
+def _vendor() -> Any:
+    from ..registry import VENDORS  # the registry imports handler modules lazily; this avoids a cycle
+    return next(v for v in VENDORS if v.module_name == __name__)
+
+
+def _operation_of(method: str, path: str) -> dict[str, Any]:
+    vendor = _vendor()
+    op_id = vendor.operation_for(method, path)
+    return (vendor.operation(op_id) if op_id else None) or {}
+
+
 def _validation(detail: str) -> tuple[str, str]:
-    """Connexion's jsonschema detail → Verse's (message, JSON pointer)."""
+    """Connexion's jsonschema detail → Verse's (message, JSON pointer), when the request is not at hand."""
     head = first_line(detail, "is invalid")
     if "'page[number]'" in detail:  # the schema's title, printed in Connexion's detail
         if "maximum" in head:
@@ -81,8 +157,9 @@ def _validation(detail: str) -> tuple[str, str]:
 
 def render_error(status: int, detail: str, headers: Mapping[str, str], path: str) -> ConnexionResponse:
     if status == 400:
-        message, pointer = _validation(detail)
-        return _invalid(message, pointer).as_response()
+        failed = failed_request.get()
+        problems = _query_problems(_operation_of(failed.method, path), failed.query_params) if failed else []
+        return _invalid(*(problems or [_validation(detail)])).as_response()
     if status == 401:
         return respond(401, _error(401, "Verse::Error::Authorization", "unauthorized_access"), headers, ERROR_TYPE)
     if status in (404, 405):
@@ -272,27 +349,6 @@ def _verse_boolean(value: str) -> bool | None:
     return None
 
 
-def _count(value: str | None) -> bool:
-    if value is None:
-        return False
-    counted = _verse_boolean(value)
-    if counted is None:
-        raise _invalid("must be a boolean", "/count")
-    return counted
-
-
-_FIELDS_NO_ARRAY = re.compile(r"^fields\[([^\]]+)\]$")
-
-
-def _arrays_need_brackets(keys: list[str]) -> None:
-    for key in keys:
-        if key == "included":
-            raise _invalid("must be an array", "/included")
-        match = _FIELDS_NO_ARRAY.match(key)
-        if match:
-            raise _invalid("must be an array", f"/fields/{match.group(1)}")
-
-
 def _as_int(values: list[str]) -> tuple[int, ...]:
     """Ids among the values; anything else cannot equal a stored id, so it matches nothing."""
     return tuple(i for i in map(as_id, values) if i is not None)
@@ -369,8 +425,8 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
                       sort: str | None = None, count: str | None = None, **_: Any) -> tuple[Any, int, dict[str, str]]:
     scopes, user = _scopes(token_info)
     query = request.query_params
-    _arrays_need_brackets(list(query.keys()))
-    counted = _count(count)
+    _check_query()
+    counted = count is not None and bool(_verse_boolean(count))
     offset, size = (page_number - 1) * page_size, page_size
     included = set(query.getlist("included[]"))
     fields = {t: query.getlist(f"fields[{t}][]") for t in (LOGIN, ACCOUNT, PERSON) if f"fields[{t}][]" in query}
@@ -458,8 +514,8 @@ def _index(kind: directory.Kind, token_info: dict[str, Any], page_number: int, p
     account_logins, over an organization's accounts or people (read_own: its own account or person)."""
     scopes, user = _scopes(token_info)
     query = request.query_params
-    _arrays_need_brackets(list(query.keys()))
-    counted = _count(count)
+    _check_query()
+    counted = count is not None and bool(_verse_boolean(count))
     filterable, table = _INDEX[kind]
     order = ("id", False)
     if sort:

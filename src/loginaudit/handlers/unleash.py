@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -49,7 +51,22 @@ TOKEN_KINDS = {
     "backend": TokenKind("backend API token (Unleash 7+): for SDKs and Edge, not the admin API",
                          lambda rng: f"default:development.{hex_secret(rng, 28)}"),
     "frontend": TokenKind("frontend API token", lambda rng: f"default:development.{hex_secret(rng, 28)}"),
+    # The secure (v2) formats of src/lib/authentication/authorization-token.ts: selector (16 bytes) and
+    # secret (32 bytes), base64url, after the v1 prefix; Unleash still accepts the v1 ones above.
+    "admin_v2": TokenKind("admin API token, v2 format (*:*.v2_<selector>_<secret>), carries ADMIN",
+                          lambda rng: f"*:*.{_v2(rng)}", grants=("ADMIN",)),
+    "pat_v2": TokenKind("personal access token, v2 format (user:v2_<selector>_<secret>)",
+                        lambda rng: f"user:{_v2(rng)}", needs_credential=True),
+    "backend_v2": TokenKind("backend API token, v2 format (default:development.v2_<selector>_<secret>)",
+                            lambda rng: f"default:development.{_v2(rng)}"),
 }
+
+def _v2(rng: Any) -> str:
+    """`v2_` + base64url(16 random bytes) + `_` + base64url(32), unpadded, as createTokenV2Credential."""
+    raw = rng.randbytes(48) if rng else secrets.token_bytes(48)
+    return f"v2_{base64.urlsafe_b64encode(raw[:16]).rstrip(b'=').decode()}_" \
+           f"{base64.urlsafe_b64encode(raw[16:]).rstrip(b'=').decode()}"
+
 
 NO_HEADER = ("You must log in to use Unleash. Your request had no authorization header, so we could not "
              "authorize you. Try logging in at /auth/simple/login")
@@ -99,7 +116,7 @@ def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     _, principal, _ = resolve("unleash", secret)
     if principal is None:
         raise VendorError(401, _error("UnauthorizedError", NOT_LOGGED_IN), content_type=JSON_TYPE)
-    if principal.kind in ("client", "backend", "frontend"):
+    if principal.kind in ("client", "backend", "backend_v2", "frontend"):
         raise VendorError(403, {"message": "invalid token: expected a different token type for this endpoint"},
                           content_type=JSON_TYPE)
     if "ADMIN" not in principal.grants:
