@@ -77,7 +77,8 @@ def test_serve_prints_credentials_that_work(tmp_path: Path) -> None:
 def test_serve_starts_with_a_scenario_mock_rules_and_a_journal_size(tmp_path: Path) -> None:
     config = tmp_path / "mock.yaml"
     config.write_text("rate_limits: [{vendor: unleash, requests: 1, window_seconds: 600}]\n"
-                      "faults: {rules: [{vendor: ssojet, error_rate: 1, error_status: 503}]}\n")
+                      "faults: {rules: [{vendor: ssojet, error_rate: 1, error_status: 503}]}\n"
+                      "settings: {qradar: {release: 7.4.0}}\n")
     with _serving(tmp_path, "--scenario", "account-takeover", "--mock-config", str(config),
                   "--journal-size", "1") as (base, banner):
         token = re.search(r"^\s+admin\s+(\*:\*\.[0-9a-f]{56})$", banner, re.M)
@@ -89,10 +90,14 @@ def test_serve_starts_with_a_scenario_mock_rules_and_a_journal_size(tmp_path: Pa
         journal = httpx.get(f"{base}/_loginaudit/journal").json()
         assert journal["size"] == 1 and [e["vendor"] for e in journal["entries"]] == ["ssojet"]
         assert httpx.get(f"{base}/_loginaudit/health").json()["counts"]["login_events"] == 28  # no demo data
+        assert httpx.get(f"{base}/_loginaudit/vendors/qradar/settings").json()["release"] == "7.4.0"
 
 
 def test_a_bad_mock_config_stops_serve_with_a_message(tmp_path: Path) -> None:
     config = tmp_path / "mock.yaml"
     config.write_text("faults: [{vendor: zoom}]\n")
     with pytest.raises(SystemExit, match="unknown vendor 'zoom'"):
+        main(["--database-url", f"sqlite:///{tmp_path / 'x.db'}", "serve", "--mock-config", str(config)])
+    config.write_text("settings: {unleash: {edition: gold}}\n")
+    with pytest.raises(SystemExit, match="unleash setting 'edition' is one of"):
         main(["--database-url", f"sqlite:///{tmp_path / 'x.db'}", "serve", "--mock-config", str(config)])

@@ -12,10 +12,10 @@ from typing import Any
 from .mocking.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
 from .mocking.journal import JOURNAL
 from .mocking.journal import SIZE_ENV as JOURNAL_SIZE_ENV
-from .registry import VENDORS
-from .storage import Store
+from .registry import VENDORS, SettingsError, checked_settings
+from .storage import Store, settings
 from .storage.db import URL_ENV
-from .storage.records import counts, tokens
+from .storage.records import Conflict, counts, tokens
 
 DEMO_EVENTS = 2000
 # Connexion imports starlette's test client at import time, which warns about httpx on every start.
@@ -91,7 +91,7 @@ def _load_scenario(store: Store, name_or_path: str) -> dict[str, Any]:
 
     try:
         return scenario.load(store, scenario.read(name_or_path)).as_json()
-    except (scenario.ScenarioError, LookupError) as exc:
+    except (scenario.ScenarioError, LookupError, Conflict) as exc:
         raise SystemExit(f"scenario {name_or_path}: {exc}") from None
 
 
@@ -104,9 +104,15 @@ def _mock_config(store: Store, path: str) -> None:
     bind(store)
     try:
         with open(path, encoding="utf-8") as fh:
-            rules.apply_config(yaml.safe_load(fh))
-    except (OSError, yaml.YAMLError, rules.RuleError, TypeError) as exc:
+            doc = yaml.safe_load(fh)
+        modes = doc.pop("settings", None) or {} if isinstance(doc, dict) else {}
+        checked = [(checked_settings(vendor, values)[0].name, values) for vendor, values in dict(modes).items()]
+        rules.apply_config(doc)
+    except (OSError, yaml.YAMLError, rules.RuleError, SettingsError, TypeError, ValueError) as exc:
         raise SystemExit(f"mock config {path}: {exc}") from None
+    with store.session(write=True) as s:
+        for vendor, values in checked:
+            settings.write(s, vendor, values)
 
 
 def _summary(made: dict[str, Any]) -> str:

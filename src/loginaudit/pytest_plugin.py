@@ -85,6 +85,30 @@ class Control:
     def events(self, *events: Mapping[str, Any]) -> list[int]:
         return self._call("POST", "/events", json={"events": list(events)})["ids"]  # type: ignore[no-any-return]
 
+    def records(self, kind: str, **params: Any) -> list[dict[str, Any]]:
+        """What the store holds of `kind` (tenants, people, credentials, events), e.g. `tenant_id=3`."""
+        return self._call("GET", f"/{kind}", params={"limit": 1000, **params})[kind]  # type: ignore[no-any-return]
+
+    def update(self, kind: str, ident: int, **changes: Any) -> dict[str, Any]:
+        """Change fields of one record: `update("credentials", 7, active=False)` (a deleted login)."""
+        return self._call("PATCH", f"/{kind}/{ident}", json=changes)  # type: ignore[no-any-return]
+
+    def delete(self, kind: str, ident: int, cascade: bool = False) -> dict[str, int]:
+        """Delete one record (with `cascade`, what points at it too); returns what went, by kind."""
+        return self._call("DELETE", f"/{kind}/{ident}",  # type: ignore[no-any-return]
+                          params={"cascade": str(cascade).lower()})["deleted"]
+
+    def revoke(self, secret: str) -> None:
+        """Revoke an issued secret: the vendor then answers as for an unknown credential."""
+        token = next((t for t in self._call("GET", "/tokens", params={"limit": 1000}) if t["secret"] == secret), None)
+        if token is None:
+            raise AssertionError("control plane: no issued token has that secret")
+        self._call("PATCH", f"/tokens/{token['id']}", json={"revoked": True})
+
+    def settings(self, vendor: str, **values: Any) -> dict[str, Any]:
+        """Set vendor modes (`settings("unleash", edition="oss")`); returns all of the vendor's settings."""
+        return self._call("PATCH", f"/vendors/{vendor}/settings", json=values)  # type: ignore[no-any-return]
+
     def faults(self, *rules: Mapping[str, Any], seed: int | None = None) -> None:
         self._call("PUT", "/faults", json={"rules": list(rules), "seed": seed})
 
@@ -152,9 +176,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("loginaudit_scenario", "scenario for `loginaudit_scenario` without a marker", default="")
 
 
+# Deprecations inside the emulator's own dependencies are not the user's to act on: their suite stays quiet.
+THIRD_PARTY_WARNINGS = ("ignore::DeprecationWarning:connexion.*", "ignore::DeprecationWarning:jsonschema.*",
+                        "ignore::DeprecationWarning:starlette.*", "ignore::DeprecationWarning:openapi_core.*",
+                        "ignore:Using `httpx` with `starlette.testclient` is deprecated")  # Connexion imports it
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "loginaudit_scenario(name_or_path): the scenario the "
                             "`loginaudit_scenario` fixture loads")
+    for line in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
 
 
 @pytest.fixture(scope="session")

@@ -149,3 +149,32 @@ def by_name(name: str) -> Vendor:
         if vendor.name == name:
             return vendor
     raise KeyError(name)
+
+
+class SettingsError(ValueError):
+    """Settings a vendor does not have, or values it does not take; `status` is the control plane's answer."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def checked_settings(vendor: str, values: dict[str, Any]) -> tuple[Vendor, dict[str, Any]]:
+    """The vendor and its defaults, once every key of `values` is one of its settings with a value it takes
+    (the same rules for the control plane, scenarios and --mock-config)."""
+    try:
+        v = by_name(vendor)
+    except KeyError:
+        raise SettingsError(f"unknown vendor {vendor!r}", 404) from None
+    defaults = dict(getattr(v.module, "SETTINGS", {}))
+    if not isinstance(values, dict):
+        raise SettingsError(f"{v.name} settings are a mapping of setting to value")
+    for key, value in values.items():
+        if key not in defaults:
+            raise SettingsError(f"{v.name} has no setting {key!r}; it has {sorted(defaults)}")
+        if type(value) is not type(defaults[key]):
+            raise SettingsError(f"{v.name} setting {key!r} takes a {type(defaults[key]).__name__}")
+        choices = getattr(v.module, "SETTING_CHOICES", {}).get(key)
+        if choices is not None and value not in choices:
+            raise SettingsError(f"{v.name} setting {key!r} is one of {sorted(choices)}")
+    return v, defaults

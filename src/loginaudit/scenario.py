@@ -20,8 +20,8 @@ from connexion.json_schema import Draft4RequestValidator
 from sqlalchemy.orm import Session
 
 from .bounded import BadInput, excerpt, loads_yaml
-from .registry import CONTROL
-from .storage import Store, clock
+from .registry import CONTROL, SettingsError, checked_settings
+from .storage import Store, clock, settings
 from .storage.records import create_credential, create_person, create_tenant, ingest_events
 from .timefmt import iso_ms_z, parse_iso, storable
 from .tokens import issue
@@ -30,7 +30,7 @@ BUILTIN_DIR = Path(__file__).parent / "scenarios"
 _RELATIVE = re.compile(r"^([+-])(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_EVENTS = 100_000  # rows one scenario may make, `repeat` included (control.yaml#Scenario)
-_SECTIONS = ("clock", "tenants", "people", "credentials", "tokens", "events")
+_SECTIONS = ("clock", "settings", "tenants", "people", "credentials", "tokens", "events")
 
 
 class ScenarioError(ValueError):
@@ -175,6 +175,15 @@ class _Loader:
         clock.set_clock(self.s, at, frozen=bool(spec.get("frozen", True)))
         self.now = at
 
+    def settings(self, items: dict[str, Any]) -> None:
+        """Vendor modes ({vendor: {setting: value}}), checked as the control plane checks them."""
+        for vendor, values in items.items():
+            try:
+                v, _ = checked_settings(vendor, values)
+            except SettingsError as exc:
+                raise ScenarioError(f"settings.{vendor}: {exc}") from None
+            settings.write(self.s, v.name, values)
+
     def tenants(self, items: dict[str, Any]) -> None:
         pending = dict(items)
         while pending:  # parents first, whatever the file's order
@@ -264,6 +273,7 @@ def load(store: Store, doc: dict[str, Any]) -> Loaded:
         loader = _Loader(s)
         if doc.get("clock") is not None:
             loader.clock(doc["clock"])
+        loader.settings(doc.get("settings") or {})
         loader.tenants(doc.get("tenants") or {})
         loader.people(doc.get("people") or {})
         loader.credentials(doc.get("credentials") or {})

@@ -127,7 +127,7 @@ def _events(rng: random.Random, fake: Faker, habits: list[Habit], anchor: dateti
             "tenant_id": h.tenant_id if h else None, "username": h.login if h else kw.pop("username"),
             "event_type": "login", "successful": True, "failure_reason": None,
             "auth_method": h.method if h else "password", "ip": None, "user_agent": None, "country": None,
-            "city": None, "device": None, "os": None, "request_id": None, "client_name": None,
+            "city": None, "device": None, "os": None, "request_id": None, "client_name": None, "role": None,
         }
         base.update(kw)
         return base

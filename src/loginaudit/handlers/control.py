@@ -21,12 +21,13 @@ from ..mocking import rules as mock_rules
 from ..mocking.journal import JOURNAL
 from ..mocking.middleware import reseed
 from ..mocking.ratelimit import LIMITER
-from ..registry import VENDORS, by_name
-from ..storage import clock, current, settings
+from ..registry import VENDORS, SettingsError, checked_settings
+from ..storage import clock, current, editing, settings
 from ..storage.criteria import Cmp
 from ..storage.events import EventQuery, EventRow, event_rows
-from ..storage.models import ApiToken, Credential, Person, Tenant
+from ..storage.models import ApiToken, Credential, LoginEvent, Person, Tenant
 from ..storage.records import (
+    Conflict,
     NotFound,
     counts,
     create_credential,
@@ -40,6 +41,7 @@ from ..storage.records import (
 )
 from ..timefmt import parse_iso
 from ..tokens import TokenKind, TokenRequestError, issue
+from ..tokens import forget as tokens_forget
 
 Reply = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -97,10 +99,14 @@ def _credential(c: Credential) -> dict[str, Any]:
                         "integration_id", "active", "enabled", "created_at", "expires_at"))
 
 
-def _event(e: EventRow) -> dict[str, Any]:
+def _event(e: EventRow | LoginEvent) -> dict[str, Any]:
     return _columns(e, ("id", "uuid", "occurred_at", "credential_id", "person_id", "tenant_id", "username",
                         "event_type", "successful", "failure_reason", "auth_method", "ip", "user_agent",
                         "country", "city", "device", "os", "request_id", "client_name"))
+
+
+def _stored_event(e: LoginEvent) -> dict[str, Any]:
+    return {**_event(e), "role": e.role}
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
@@ -144,35 +150,20 @@ def _settings_json(module: Any) -> dict[str, Any]:
             for name, default in getattr(module, "SETTINGS", {}).items()}
 
 
-def _vendor_settings(vendor: str) -> tuple[Any, dict[str, Any]] | None:
-    try:
-        v = by_name(vendor)
-    except KeyError:
-        return None
-    return v, dict(getattr(v.module, "SETTINGS", {}))
-
-
 def getVendorSettings(vendor: str) -> Reply:
-    found = _vendor_settings(vendor)
-    if found is None:
-        return _problem(404, f"unknown vendor {vendor!r}")
+    try:
+        v, defaults = checked_settings(vendor, {})
+    except SettingsError as exc:
+        return _problem(exc.status, str(exc))
     with current().session() as s:
-        return settings.read(s, found[0].name, found[1]), 200, JSON
+        return settings.read(s, v.name, defaults), 200, JSON
 
 
 def setVendorSettings(vendor: str, body: dict[str, Any]) -> Reply:
-    found = _vendor_settings(vendor)
-    if found is None:
-        return _problem(404, f"unknown vendor {vendor!r}")
-    v, defaults = found
-    for key, value in body.items():
-        if key not in defaults:
-            return _problem(422, f"{v.name} has no setting {key!r}; it has {sorted(defaults)}")
-        if type(value) is not type(defaults[key]):
-            return _problem(422, f"{v.name} setting {key!r} takes a {type(defaults[key]).__name__}")
-        choices = getattr(v.module, "SETTING_CHOICES", {}).get(key)
-        if choices is not None and value not in choices:
-            return _problem(422, f"{v.name} setting {key!r} is one of {sorted(choices)}")
+    try:
+        v, defaults = checked_settings(vendor, body)
+    except SettingsError as exc:
+        return _problem(exc.status, str(exc))
     with current().session(write=True) as s:
         settings.write(s, v.name, body)
         return settings.read(s, v.name, defaults), 200, JSON
@@ -185,19 +176,33 @@ def _create(make: Any, render: Any, body: dict[str, Any], *dates: str) -> Reply:
             return render(make(s, **fields)), 201, JSON
     except NotFound as exc:
         return _problem(404, str(exc))
+    except Conflict as exc:
+        return _problem(409, str(exc))
 
 
 def createTenant(body: dict[str, Any]) -> Reply:
     try:
         return _create(create_tenant, _tenant, body, "created_at")
-    except IntegrityError:
-        return _problem(409, f"client_id {body.get('client_id')!r} is taken")
+    except IntegrityError:  # a unique value, or a chosen id another worker took first
+        return _problem(409, f"client_id {body.get('client_id')!r} or id {body.get('id')!r} is taken")
 
 
+def _raced(create: Any) -> Any:
+    """A create whose chosen id another worker took between the check and the insert: 409 as well."""
+    def guarded(body: dict[str, Any]) -> Reply:
+        try:
+            return create(body)  # type: ignore[no-any-return]
+        except IntegrityError:
+            return _problem(409, f"id {body.get('id')!r} is taken")
+    return guarded
+
+
+@_raced
 def createPerson(body: dict[str, Any]) -> Reply:
     return _create(create_person, _person, body, "created_at")
 
 
+@_raced
 def createCredential(body: dict[str, Any]) -> Reply:
     return _create(create_credential, _credential, body, "created_at", "expires_at")
 
@@ -236,6 +241,8 @@ def ingestEvents(body: dict[str, Any]) -> Reply:
             ids = ingest()
     except NotFound as exc:
         return _problem(404, str(exc))
+    except Conflict as exc:
+        return _problem(409, str(exc))
     except ValueError as exc:
         return _problem(422, str(exc))
     return {"ids": ids}, 201, JSON
@@ -245,7 +252,114 @@ def listEvents(limit: int = 100, offset: int = 0, credential_id: int | None = No
     where = Cmp("credential_id", "=", credential_id) if credential_id is not None else None
     with current().session() as s:
         rows = event_rows(s, EventQuery(where=where, offset=offset, limit=limit))
-        return {"events": [_event(e) for e in rows]}, 200, JSON
+        total = editing.page(s, LoginEvent, offset=0, limit=0,
+                             where={"credential_id": credential_id} if credential_id else None)[1]
+        overrides = editing.roles_of(s, [e.id for e in rows])
+        return {"events": [{**_event(e), "role": overrides.get(e.id)} for e in rows], "total": total}, 200, JSON
+
+
+# ---- inspect, change and delete what was arranged ------------------------------------------------------
+
+_RENDER: dict[type[Any], Any] = {Tenant: _tenant, Person: _person, Credential: _credential,
+                                 LoginEvent: _stored_event, ApiToken: _token}
+_DATES = ("created_at", "expires_at", "occurred_at")
+
+
+def _listed(model: type[Any], plural: str, limit: int, offset: int, **where: Any) -> Reply:
+    with current().session() as s:
+        rows, total = editing.page(s, model, offset=offset, limit=limit,
+                                   where={k: v for k, v in where.items() if v is not None})
+        return {plural: [_RENDER[model](r) for r in rows], "total": total}, 200, JSON
+
+
+def listTenants(limit: int = 100, offset: int = 0, parent_id: int | None = None) -> Reply:
+    return _listed(Tenant, "tenants", limit, offset, parent_id=parent_id)
+
+
+def listPeople(limit: int = 100, offset: int = 0) -> Reply:
+    return _listed(Person, "people", limit, offset)
+
+
+def listCredentials(limit: int = 100, offset: int = 0, person_id: int | None = None,
+                    tenant_id: int | None = None) -> Reply:
+    return _listed(Credential, "credentials", limit, offset, person_id=person_id, tenant_id=tenant_id)
+
+
+def _changed(model: type[Any], ident: int, body: dict[str, Any]) -> Reply:
+    changes = {k: (_when(v) if k in _DATES else v) for k, v in body.items()}
+    if changes.get("occurred_at", 1) is None:
+        return _problem(422, "occurred_at cannot be null")
+    try:
+        with current().session(write=True) as s:
+            answer = _RENDER[model](editing.update_record(s, model, ident, changes)), 200, JSON
+    except NotFound as exc:
+        return _problem(404, str(exc))
+    except Conflict as exc:
+        return _problem(409, str(exc))
+    except IntegrityError:
+        return _problem(409, f"a value given is taken: {sorted(body)}")
+    tokens_forget()  # a switched-off login or a revoked secret stops working in this process at once
+    return answer
+
+
+def _deleted(model: type[Any], ident: int, cascade: bool) -> Reply:
+    try:
+        with current().session(write=True) as s:
+            removed = editing.delete_record(s, model, ident, cascade=cascade)
+    except NotFound as exc:
+        return _problem(404, str(exc))
+    except Conflict as exc:
+        return _problem(409, str(exc))
+    tokens_forget()
+    return {"deleted": removed}, 200, JSON
+
+
+def updateTenant(tenant_id: int, body: dict[str, Any]) -> Reply:
+    return _changed(Tenant, tenant_id, body)
+
+
+def deleteTenant(tenant_id: int, cascade: bool = False) -> Reply:
+    return _deleted(Tenant, tenant_id, cascade)
+
+
+def updatePerson(person_id: int, body: dict[str, Any]) -> Reply:
+    return _changed(Person, person_id, body)
+
+
+def deletePerson(person_id: int, cascade: bool = False) -> Reply:
+    return _deleted(Person, person_id, cascade)
+
+
+def updateCredential(credential_id: int, body: dict[str, Any]) -> Reply:
+    return _changed(Credential, credential_id, body)
+
+
+def deleteCredential(credential_id: int, cascade: bool = False) -> Reply:
+    return _deleted(Credential, credential_id, cascade)
+
+
+def getEvent(event_id: int) -> Reply:
+    return _read(lambda s, i: editing.get(s, LoginEvent, i), _stored_event, event_id)
+
+
+def updateEvent(event_id: int, body: dict[str, Any]) -> Reply:
+    return _changed(LoginEvent, event_id, body)
+
+
+def deleteEvent(event_id: int, cascade: bool = False) -> Reply:
+    return _deleted(LoginEvent, event_id, cascade)
+
+
+def getToken(token_id: int) -> Reply:
+    return _read(lambda s, i: editing.get(s, ApiToken, i), _token, token_id)
+
+
+def updateToken(token_id: int, body: dict[str, Any]) -> Reply:
+    return _changed(ApiToken, token_id, body)
+
+
+def deleteToken(token_id: int, cascade: bool = False) -> Reply:
+    return _deleted(ApiToken, token_id, cascade)
 
 
 def _clock() -> Reply:
@@ -287,9 +401,9 @@ def issueToken(body: dict[str, Any]) -> Reply:
         return _problem(409, "that secret is already issued")
 
 
-def listTokens(vendor: str | None = None) -> Reply:
+def listTokens(vendor: str | None = None, limit: int = 100, offset: int = 0) -> Reply:
     with current().session() as s:
-        return [_token(t) for t in tokens(s, vendor)], 200, JSON
+        return [_token(t) for t in tokens(s, vendor)[offset:offset + limit]], 200, JSON
 
 
 # ---- mock-server behaviours: faults, rate limits, the request journal --------------------------------
@@ -368,5 +482,7 @@ def loadScenario(body: Any) -> Reply:
         return _problem(422, str(exc))
     except NotFound as exc:
         return _problem(404, str(exc))
+    except Conflict as exc:
+        return _problem(409, str(exc))
     except IntegrityError as exc:
         return _problem(422, f"conflicts with a stored record: {first_line(str(exc.orig), 'integrity error')}")

@@ -292,7 +292,7 @@ def _time(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-READ = ("id", "credential_id", "credential.role", "occurred_at", "ip")  # a login's columns, the account's role
+READ = ("id", "credential_id", "role", "occurred_at", "ip")  # a login's columns, the account's role
 
 
 def _login(ev: EventRow) -> dict[str, Any]:
@@ -399,7 +399,7 @@ def _filters() -> Expr | None:
             case "account_id":
                 exprs.append(In("credential_id", _as_int(values)))
             case "role":
-                exprs.append(In("credential.role", tuple(values)))
+                exprs.append(In("role", tuple(values)))
             case "date":
                 exprs.append(In("occurred_at", _as_time(values)))
             case "ip":
@@ -407,7 +407,7 @@ def _filters() -> Expr | None:
     return all_of(*exprs)
 
 
-_SORT_COLUMNS = {"id": "id", "account_id": "credential_id", "role": "credential.role", "date": "occurred_at",
+_SORT_COLUMNS = {"id": "id", "account_id": "credential_id", "role": "role", "date": "occurred_at",
                  "ip": "ip"}
 
 

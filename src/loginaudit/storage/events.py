@@ -27,7 +27,9 @@ FIELDS: dict[str, ColumnElement[Any]] = {
         "country", "city", "device", "os", "request_id", "client_name",
     )
 }
-JOINED_FIELDS: dict[str, ColumnElement[Any]] = {"credential.role": _CREDENTIALS["role"]}
+# "role": the role at the time of the event (its own override), else the credential's current one.
+_ROLE = func.coalesce(_EVENTS["role"], _CREDENTIALS["role"])
+JOINED_FIELDS: dict[str, ColumnElement[Any]] = {"role": _ROLE}
 # Derived, non-null values for orders no stored column gives (HTTP Basic attempts before the rest).
 DERIVED: dict[str, Any] = {"not_http_basic": case((_EVENTS["auth_method"] == "http_basic", 0), else_=1)}
 
@@ -147,7 +149,7 @@ class EventQuery:
 EVENT_COLUMNS = tuple(FIELDS)
 EventRow = Row[Any]  # a page's row: the event columns asked for, by name
 # What a row may carry beyond the event's own columns: the credential's, under a plain name.
-JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {"credential.role": ("role", _CREDENTIALS["role"])}
+JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {"role": ("role", _ROLE)}
 
 
 def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:

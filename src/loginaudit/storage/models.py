@@ -160,6 +160,7 @@ class LoginEvent(Base):
     os: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(36))  # Canvas page_view
     client_name: Mapped[str | None] = mapped_column(String(128))  # the client as the IdP recorded it (SSOJet Name)
+    role: Mapped[str | None] = mapped_column(String(64))  # the role at the time, when not the credential's today
 
     credential: Mapped[Credential | None] = relationship()
 

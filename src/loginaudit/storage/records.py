@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
@@ -43,24 +43,59 @@ class NotFound(LookupError):
 M = TypeVar("M", bound=Base)
 
 
+def noun(model: type[Base]) -> str:
+    """What an error message calls a record of `model`."""
+    return {Person: "person", LoginEvent: "event", ApiToken: "token"}.get(model, str(model.__tablename__)[:-1])
+
+
 def _get(session: Session, model: type[M], ident: int) -> M:
     row = session.get(model, ident)
     if row is None:
-        noun = "person" if model is Person else model.__tablename__[:-1]
-        raise NotFound(f"{noun} {ident} not found")
+        raise NotFound(f"{noun(model)} {ident} not found")
     return row
+
+
+class Conflict(Exception):
+    """The change would orphan records, or a chosen id or unique value is taken."""
+
+
+def claim_ids(session: Session, model: type[Base], ids: Sequence[int]) -> None:
+    """Conflict when any chosen id is taken (by a stored row or twice in one request)."""
+    if len(set(ids)) != len(ids):
+        raise Conflict(f"{noun(model)} id {next(i for i in ids if ids.count(i) > 1)} is given twice")
+    pk = model.__table__.c.id
+    for start in range(0, len(ids), 1000):
+        taken = session.scalar(select(pk).where(pk.in_(ids[start:start + 1000])).limit(1))
+        if taken is not None:
+            raise Conflict(f"{noun(model)} id {taken} is taken")
+
+
+def after_chosen_ids(session: Session, model: type[Base]) -> None:
+    """Automatic ids continue above the highest used: PostgreSQL's sequence does not see explicit ids."""
+    if session.get_bind().dialect.name == "postgresql":
+        table = model.__tablename__
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT max(id) FROM {table}))"))
+
+
+def _chosen(session: Session, model: type[Base], ident: int | None) -> None:
+    if ident is not None:
+        claim_ids(session, model, [ident])
 
 
 def create_tenant(session: Session, *, name: str, client_id: str | None = None,
                   parent_id: int | None = None, time_zone: str = "UTC", sis_id: str | None = None, active: bool = True,
-                  created_at: datetime | None = None, uuid: str | None = None) -> Tenant:
+                  created_at: datetime | None = None, uuid: str | None = None, id: int | None = None) -> Tenant:
     if parent_id is not None:
         _get(session, Tenant, parent_id)
-    tenant = Tenant(uuid=uuid or _uuid(), name=name, parent_id=parent_id, time_zone=time_zone, sis_id=sis_id,
+    _chosen(session, Tenant, id)
+    tenant = Tenant(id=id, uuid=uuid or _uuid(), name=name, parent_id=parent_id, time_zone=time_zone, sis_id=sis_id,
                     active=active,
                     created_at=created_at or clock.now(session), client_id=client_id or "")
     session.add(tenant)
     session.flush()
+    if id is not None:
+        after_chosen_ids(session, Tenant)
     if not client_id:
         tenant.client_id = f"app_{tenant.uuid.replace('-', '')[:20]}"
     return tenant
@@ -69,13 +104,16 @@ def create_tenant(session: Session, *, name: str, client_id: str | None = None,
 def create_person(session: Session, *, first_name: str, last_name: str, email: str,
                   middle_name: str | None = None, sis_id: str | None = None, active: bool = True,
                   created_at: datetime | None = None, uuid: str | None = None,
-                  lti_context_id: str | None = None) -> Person:
+                  lti_context_id: str | None = None, id: int | None = None) -> Person:
+    _chosen(session, Person, id)
     at = created_at or clock.now(session)
-    person = Person(uuid=uuid or _uuid(), first_name=first_name, middle_name=middle_name, last_name=last_name,
+    person = Person(id=id, uuid=uuid or _uuid(), first_name=first_name, middle_name=middle_name, last_name=last_name,
                     email=email, sis_id=sis_id, lti_context_id=lti_context_id, active=active, created_at=at,
                     updated_at=at)
     session.add(person)
     session.flush()
+    if id is not None:
+        after_chosen_ids(session, Person)
     return person
 
 
@@ -83,20 +121,25 @@ def create_credential(session: Session, *, person_id: int, tenant_id: int, login
                       auth_method: str = "password", role: str = "employee",
                       account_type: str = "personal_account", sis_id: str | None = None,
                       integration_id: str | None = None, active: bool = True, enabled: bool = True,
-                      created_at: datetime | None = None, expires_at: datetime | None = None) -> Credential:
+                      created_at: datetime | None = None, expires_at: datetime | None = None,
+                      id: int | None = None) -> Credential:
     _get(session, Person, person_id)
     _get(session, Tenant, tenant_id)
+    _chosen(session, Credential, id)
     at = created_at or clock.now(session)
-    cred = Credential(person_id=person_id, tenant_id=tenant_id, login=login, auth_method=auth_method,
+    cred = Credential(id=id, person_id=person_id, tenant_id=tenant_id, login=login, auth_method=auth_method,
                       role=role, account_type=account_type, sis_id=sis_id, integration_id=integration_id,
                       active=active, enabled=enabled, created_at=at, updated_at=at, expires_at=expires_at)
     session.add(cred)
     session.flush()
+    if id is not None:
+        after_chosen_ids(session, Credential)
     return cred
 
 
 EVENT_FIELDS = ("occurred_at", "event_type", "successful", "failure_reason", "auth_method", "ip",
-                "user_agent", "country", "city", "device", "os", "request_id", "client_name", "uuid")
+                "user_agent", "country", "city", "device", "os", "request_id", "client_name", "uuid",
+                "role")
 
 
 def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list[int]:
@@ -111,6 +154,8 @@ def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list
     rows: list[dict[str, Any]] = []
     for ev in events:
         row: dict[str, Any] = {k: ev.get(k) for k in EVENT_FIELDS}
+        if ev.get("id") is not None:
+            row["id"] = ev["id"]
         row["uuid"] = row["uuid"] or _uuid()
         row["event_type"] = row["event_type"] or "login"
         row["successful"] = True if row["successful"] is None else row["successful"]
@@ -135,9 +180,18 @@ def ingest_events(session: Session, events: Iterable[Mapping[str, Any]]) -> list
         if row["uuid"] not in seen:
             seen.add(row["uuid"])
             fresh.append(row)
-    if fresh:
+    chosen = [r for r in fresh if r.get("id") is not None]
+    if chosen:
+        claim_ids(session, LoginEvent, [r["id"] for r in chosen])
+    for group in (chosen, [r for r in fresh if r.get("id") is None]):  # one column set per INSERT
+        if not group:
+            continue
+        if group is not chosen:
+            group = [{k: v for k, v in r.items() if k != "id"} for r in group]
         stmt = insert(LoginEvent).returning(LoginEvent.id, sort_by_parameter_order=True)
-        ids.update(zip((r["uuid"] for r in fresh), (int(i) for i in session.scalars(stmt, fresh)), strict=True))
+        ids.update(zip((r["uuid"] for r in group), (int(i) for i in session.scalars(stmt, group)), strict=True))
+        if group is chosen:  # the automatic ones of this batch continue above them too
+            after_chosen_ids(session, LoginEvent)
     return [ids[r["uuid"]] for r in rows]
 
 
