@@ -270,13 +270,15 @@ def _plan(base: str, url: str) -> list[Endpoint]:
     canvas = {"Authorization": "Bearer " + tokens[("canvas", "site_admin")]}
     qradar = {"SEC": tokens[("qradar", "sec_admin")]}
     ssojet = {"Authorization": "Bearer " + tokens[("ssojet", "api_key")]}
+    okta = {"Authorization": "SSWS " + tokens[("okta", "api_token")]}
+    entra = {"Authorization": "Bearer " + tokens[("entra", "app_auditlog")]}
     jwt = httpx.post(f"{base}/api/v3/iam/auth/api/login", json={"key": tokens[("ingedata", "admin_key")]})
     ingedata = {"Authorization": "Bearer " + jwt.json()["meta"]["token"]}
     q_filter = quote(f"attempt_time >= {_ms(day_from)} and attempt_time < {_ms(day_to)} "
                      "and attempt_result = \"FAILURE\"")
     canvas_deep = _canvas_deep(base, f"/api/v1/audit/authentication/accounts/{root}?per_page=50", canvas, 40)
     walks = _walks(url, root, {"unleash": unleash, "canvas": canvas, "qradar": qradar, "ingedata": ingedata,
-                               "ssojet": ssojet})
+                               "ssojet": ssojet, "okta": okta, "entra": entra})
     return [
         *walks,
         Endpoint("unleash", "50-item page", "/api/admin/logins", unleash),
@@ -293,6 +295,8 @@ def _plan(base: str, url: str) -> list[Endpoint]:
         Endpoint("ingedata", "filtered page",
                  f"/api/v3/iam/account_logins?page[size]=50&filter[account_id]={admin_cred}", ingedata),
         Endpoint("ssojet", "50-item page", f"/api/v1/users/{person['uuid']}/loginlogs?event=login&limit=50", ssojet),
+        Endpoint("okta", "50-item page", f"/api/v1/logs?until={quote(ANCHOR)}&limit=50", okta),
+        Endpoint("entra", "50-item page", "/v1.0/auditLogs/signIns?$top=50", entra),
     ]
 
 
@@ -334,6 +338,13 @@ def _walks(url: str, root: int, headers: dict[str, dict[str, str]]) -> list[Endp
             for a in accounts]),
         Endpoint("ssojet", "users' first pages", "", {}, walk=[
             (f"/api/v1/users/{u}/loginlogs?event=login&limit=50", headers["ssojet"]) for u in uuids]),
+        Endpoint("okta", "hourly windows", "", {}, walk=[
+            (f"/api/v1/logs?since={quote(a.isoformat())}&until={quote(b.isoformat())}&limit=50", headers["okta"])
+            for a, b in hours[:24 * 60]]),  # inside Okta's 90-day retention of the bench clock: no empty pages
+        Endpoint("entra", "hourly windows", "", {}, walk=[
+            ("/v1.0/auditLogs/signIns?$top=50&$filter=" + quote(f"createdDateTime ge {a:%Y-%m-%dT%H:%M:%SZ} and "
+                                                                f"createdDateTime lt {b:%Y-%m-%dT%H:%M:%SZ}"),
+             headers["entra"]) for a, b in hours[:24 * 16]]),  # inside the 30-day sign-in log of the bench clock
     ]
 
 
@@ -406,6 +417,8 @@ PRISM_PATHS = {  # the same operation on Prism, which ignores relative server UR
     "qradar": ("qradar.yaml", "/access/login_attempts"),
     "ingedata": ("ingedata.yaml", "/account_logins?page[size]=50"),
     "ssojet": ("ssojet.yaml", "/users/0b2f4c8e-4d1a-4d55-9d2e-3c1f6a7b8c9d/loginlogs?event=login&limit=50"),
+    "okta": ("okta.yaml", "/logs?limit=50"),
+    "entra": ("entra.yaml", "/auditLogs/signIns?$top=50"),
 }
 
 

@@ -26,7 +26,8 @@ NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 INLINE = 4096  # bodies up to this size are kept verbatim (readable diffs); larger ones as a digest
 # Answers that are random by the vendor's design: Unleash's error ids (a fresh uuid per response).
 RANDOM = re.compile(rb'"id":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}","name"')
-SKIPPED_HEADERS = {"date", "server"}
+OKTA_ERROR_ID = re.compile(rb'"errorId":"oae[0-9A-Za-z]{22}"')  # Okta's errorId: fresh per response
+SKIPPED_HEADERS = {"date", "server", "request-id", "client-request-id"}  # Graph's ids: fresh per response
 
 AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
@@ -47,6 +48,14 @@ SECRETS = {  # (vendor, kind) -> (secret, credential index or None)
     ("qradar", "basic_admin"): ("5f" * 12, 0),
     ("ingedata", "admin_key"): ("ak_" + "7a" * 20, 0),
     ("ssojet", "api_key"): ("sk_live_" + "8b" * 24, 0),
+    ("okta", "api_token"): ("00" + "9c" * 20, 0),
+    # entra._mint(random.Random(20), roles=("AuditLog.Read.All",)): a JWT the emulator signed
+    ("entra", "app_auditlog"): (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5"
+        "jb20iLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC9sb2dpbmF1ZGl0LyIsImlhdCI6MTcwMDA"
+        "wMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJvaWQiOiI2ODAwZDhlNy0wNDZhLTA5YjktM2I1YS1hZWFmZTB"
+        "jZjYzYzkiLCJ2ZXIiOiIxLjAiLCJ1dGkiOiJhQURZNXdScUNiazdXcTZ2NE05anlRIiwicm9sZXMiOls"
+        "iQXVkaXRMb2cuUmVhZC5BbGwiXX0.gJBYSTEcjM0vJ7qXuPjsMPgty63yFQ3--Vsp9OXKIpc", 0),
 }
 
 
@@ -138,6 +147,8 @@ def requests(made: dict[str, Any], ingedata_jwt: str) -> list[Request]:
     qr = (("SEC", SECRETS["qradar", "sec_admin"][0]),)
     ig = (("Authorization", "Bearer " + ingedata_jwt),)
     sj = (("Authorization", "Bearer " + SECRETS["ssojet", "api_key"][0]),)
+    ok = (("Authorization", "SSWS " + SECRETS["okta", "api_token"][0]),)
+    en = (("Authorization", "Bearer " + SECRETS["entra", "app_auditlog"][0]),)
     out = [
         Request("unleash page", "GET", "/api/admin/logins", un),
         Request("unleash csv", "GET", "/api/admin/logins", (*un, ("Accept", "text/csv"))),
@@ -251,6 +262,19 @@ def requests(made: dict[str, Any], ingedata_jwt: str) -> list[Request]:
         Request("ssojet unknown user", "GET", "/api/v1/users/nobody/loginlogs?client_id=app_northwind", sj),
         Request("ssojet no auth", "GET", f"/api/v1/users/{uid}/loginlogs"),
         Request("ssojet head", "HEAD", f"/api/v1/users/{uid}/loginlogs?client_id=app_northwind", sj),
+        Request("okta bounded", "GET", "/api/v1/logs?until=2026-11-22T12:00:00Z&limit=50", ok),
+        Request("okta polling", "GET", "/api/v1/logs?limit=20", ok),
+        Request("okta descending", "GET", "/api/v1/logs?sortOrder=DESCENDING&limit=5", ok),
+        Request("okta filter", "GET", "/api/v1/logs?filter=" + quote('outcome.result eq "FAILURE" or eventType eq '
+                                                                     '"user.session.end"') + "&limit=10", ok),
+        Request("okta q", "GET", "/api/v1/logs?q=curl&limit=5", ok),
+        Request("okta bad filter", "GET", "/api/v1/logs?filter=" + quote("nope eq 1"), ok),
+        Request("okta no auth", "GET", "/api/v1/logs"),
+        Request("entra page", "GET", "/v1.0/auditLogs/signIns?$top=50", en),
+        Request("entra oldest first", "GET", "/v1.0/auditLogs/signIns?$top=5&$orderby=createdDateTime", en),
+        Request("entra filter", "GET", "/v1.0/auditLogs/signIns?$top=10&$filter=" + quote(
+            "status/errorCode ne 0 or startswith(userPrincipalName,'a')"), en),
+        Request("entra select", "GET", "/v1.0/auditLogs/signIns?$top=3&$select=id,createdDateTime,status", en),
         Request("control vendors", "GET", "/_loginaudit/vendors"),
         Request("control tokens", "GET", "/_loginaudit/tokens"),
         Request("control events", "GET", "/_loginaudit/events?limit=20"),
@@ -275,9 +299,9 @@ def next_links(path: str, answer: dict[str, Any]) -> list[str]:
 
 def answer_of(response: Any) -> dict[str, Any]:
     """What is compared: status, every header but Date/Server (in order), the body's bytes."""
-    body = RANDOM.sub(b'"id":"<random>","name"', response.content)
+    body = OKTA_ERROR_ID.sub(b'"errorId":"<random>"', RANDOM.sub(b'"id":"<random>","name"', response.content))
     headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in SKIPPED_HEADERS}
-    if headers.get("content-length") and RANDOM.search(response.content):
+    if headers.get("content-length") and (RANDOM.search(response.content) or OKTA_ERROR_ID.search(response.content)):
         headers["content-length"] = "<random-id body>"
     kept: dict[str, Any] = {"status": response.status_code, "headers": headers}
     if len(body) <= INLINE:

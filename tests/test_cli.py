@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from loginaudit.cli import main
 from loginaudit.loopback import free_port, wait_until_up
+from loginaudit.registry import VENDORS
 from loginaudit.storage import Store
 from loginaudit.storage.models import LoginEvent
 
@@ -54,7 +57,7 @@ def _serving(tmp_path: Path, *args: str, database_url: str | None = None) -> Ite
         banner = ""
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
-        while "\n  ssojet " not in banner and time.monotonic() < deadline:  # SSOJet, the last vendor listed
+        while "\n  store: " not in banner and time.monotonic() < deadline:  # the banner's last line
             banner += proc.stdout.readline()
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/_loginaudit/health", proc)
@@ -72,6 +75,19 @@ def test_serve_prints_credentials_that_work(tmp_path: Path) -> None:
         assert r.status_code == 200
         assert len(r.json()["events"]) > 0
         assert f"{base}/api/v1/audit/authentication" in banner
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_every_banner_curl_line_answers_200(tmp_path: Path) -> None:
+    """The banner's `try:` line per vendor, run as printed (Ingedata's first step: the key for a JWT)."""
+    with _serving(tmp_path, "--demo-events", "300") as (_base, banner):
+        tries = re.findall(r"^\s+try: (curl .+)$", banner, re.M)
+        assert len(tries) == len(VENDORS), banner
+        for line in tries:
+            done = subprocess.run([*shlex.split(line), "-s", "-o", "/dev/null", "-w", "%{http_code}"],
+                                  capture_output=True, text=True, timeout=30)
+            assert done.stdout == "200", (line, done.stdout, done.stderr)
+        assert re.search(r"^  store: 4 tenants, \d+ people, \d+ credentials, 300 events; clock ", banner, re.M)
 
 
 def test_serve_starts_with_a_scenario_mock_rules_and_a_journal_size(tmp_path: Path) -> None:
@@ -101,3 +117,43 @@ def test_a_bad_mock_config_stops_serve_with_a_message(tmp_path: Path) -> None:
     config.write_text("settings: {unleash: {edition: gold}}\n")
     with pytest.raises(SystemExit, match="unleash setting 'edition' is one of"):
         main(["--database-url", f"sqlite:///{tmp_path / 'x.db'}", "serve", "--mock-config", str(config)])
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["conform", "--vendor", "qradar", "--base-url", "http://127.0.0.1:9", "--spec", "nope.yaml"],
+     "loginaudit conform: no document 'nope.yaml'; qradar has qradar.yaml"),
+    (["conform", "--vendor", "qradar", "--base-url", "http://127.0.0.1:9", "--auth", "token=x"],
+     "loginaudit conform: --auth token=...: qradar.yaml has the security schemes basicAuth, secToken"),
+    (["conform", "--vendor", "qradar", "--base-url", "http://127.0.0.1:9", "--auth", "novalue"],
+     "--auth takes NAME=VALUE, not 'novalue'"),
+    (["load", "/nonexistent/scenario.yaml"], "scenario /nonexistent/scenario.yaml: no scenario file"),
+    (["--database-url", "postgresql+psycopg://nobody@127.0.0.1:9/none", "reset"], "loginaudit reset: "),
+    (["--database-url", "nonsense://", "seed"], "loginaudit seed: "),
+])
+def test_user_errors_are_one_line_not_a_traceback(argv: list[str], says: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    if argv[0] != "--database-url":
+        argv = ["--database-url", f"sqlite:///{tmp_path / 'x.db'}", *argv]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    message = str(exc.value.code)
+    assert message.startswith(says) and "\n" not in message and "Traceback" not in message, message
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=rf"cannot listen on 127.0.0.1:{port}: .*--port picks another"):
+            main(["--database-url", f"sqlite:///{tmp_path / 'x.db'}", "serve", "--port", str(port)])
+
+
+def test_conform_help_lists_each_vendor_s_auth_names(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["conform", "--help"])
+    out = capsys.readouterr().out
+    assert re.search(r"qradar\s+qradar.yaml\s+--auth basicAuth=\.\.\. \| secToken=\.\.\.", out), out
+    assert "--param userid=" in out

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from conftest import Arrange, at
-from loginaudit.conform.run import conform
+from loginaudit.conform.run import conform, summary
 from loginaudit.handlers import qradar, unleash
 from loginaudit.loopback import free_port, wait_until_up
 
@@ -68,6 +68,8 @@ def test_a_range_handler_that_ignores_the_start_is_caught(monkeypatch: pytest.Mo
     failed = {o.name: o.message for o in outcomes if o.ok is False}
     assert "qradar_range_paging" in failed, outcomes
     assert "Content-Range" in failed["qradar_range_paging"]
+    console = summary(outcomes)
+    assert "FAIL  semantics    qradar_range_paging\n      " in console  # the reason under the failure
 
 
 def test_a_body_that_breaks_the_schema_is_caught(monkeypatch: pytest.MonkeyPatch, live_url: str,
@@ -85,3 +87,5 @@ def test_a_body_that_breaks_the_schema_is_caught(monkeypatch: pytest.MonkeyPatch
     failed = {o.name: o.message for o in outcomes if o.ok is False}
     # the test app validates its own responses (a 500), a production server would not (a schema violation)
     assert re.search(r"Server error|Response violates schema", failed["GET /logins [positive]"])
+    console = summary(outcomes)  # the console says why and how to reproduce, not only the JUnit file
+    assert re.search(r"FAIL  schemathesis GET /logins \[positive\]\n(      .*\n)*      .*curl -X GET", console), console

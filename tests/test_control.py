@@ -125,6 +125,19 @@ def test_landing_page_and_spec_files(client: Any) -> None:
     assert (favicon.status_code, favicon.content) == (204, b"")
 
 
+def test_landing_page_is_where_a_newcomer_starts(client: Any) -> None:
+    """Per vendor its base URL, docs, credentials and a curl line; the store's counts and clock; the journal."""
+    client.post("/_loginaudit/seed", json={"events": 120, "seed": 2}).raise_for_status()
+    secret = next(t["secret"] for t in client.get("/_loginaudit/tokens?vendor=unleash").json() if t["kind"] == "admin")
+    client.get("/api/admin/logins", headers={"Authorization": secret})
+    page = client.get("/").text
+    assert "120 events" in page and "clock 2026-11-22T12:00:00+00:00 (frozen)" in page
+    for vendor in ("unleash", "canvas", "qradar", "ingedata", "ssojet", "okta"):
+        assert f"<section id='{vendor}'>" in page
+    assert f"curl -H &#x27;Authorization: {secret}&#x27; http://testserver/api/admin/logins" in page
+    assert "<code>GET /api/admin/logins</code> → 200 (unleash)" in page
+
+
 def test_control_405_lists_every_documented_method(client: Any) -> None:
     r = client.patch("/_loginaudit/clock")
     assert r.status_code == 405

@@ -131,13 +131,13 @@ class Target:
 
 def _cases(vendor: Vendor, world: dict[str, Any]) -> Iterator[tuple[str, str, Request]]:
     """(path template, method, request) for every hostile case of the spec."""
-    for template, item in vendor.spec["paths"].items():
+    for template, item in vendor.routed_spec["paths"].items():
         shared = item.get("parameters", [])
         for method, op in item.items():
             if method not in ("get", "put", "post", "delete", "patch"):
                 continue
             params = [vendor.resolve(p) for p in (*shared, *op.get("parameters", []))]
-            target = Target(method, vendor.base_path + template,
+            target = Target(method, vendor.url(template),
                             {p["name"]: world["path"].get(p["name"], "1") for p in params if p["in"] == "path"},
                             {p["name"]: world["query"][p["name"]] for p in params
                              if p["in"] == "query" and p["name"] in world["query"]},
@@ -197,6 +197,8 @@ def _world(client: Any) -> dict[str, Any]:
         "ingedata": {"auth": {"Authorization": f"Bearer {jwt['meta']['token']}"}},
         "ssojet": {"auth": {"Authorization": f"Bearer {tokens['ssojet', 'api_key']}"},
                    "path": {"userid": person["uuid"]}, "query": {"client_id": tenant["client_id"]}},
+        "okta": {"auth": {"Authorization": f"SSWS {tokens['okta', 'api_token']}"}},
+        "entra": {"auth": {"Authorization": f"Bearer {tokens['entra', 'app_auditlog']}"}},
         "control": {"auth": {}, "path": {"vendor": "canvas"}},
         "hostile_secrets": hostile_secrets,
     }
@@ -242,8 +244,8 @@ def test_unrouted_methods_answer_in_the_vendor_envelope(client: Any, vendor: Ven
     world = _world(client)
     mine = world[vendor.name]
     routed_head = getattr(vendor.module, "HEAD_ROUTED", True)
-    for template, item in vendor.spec["paths"].items():
-        url = vendor.base_path + template.format_map(_Good(mine.get("path", {})))
+    for template, item in vendor.routed_spec["paths"].items():
+        url = vendor.url(template).format_map(_Good(mine.get("path", {})))
         documented = {m.upper() for m in item if m != "parameters"}
         for method in (m for m in METHODS if m not in documented):
             r = client.request(method, url, params=mine.get("query", {}), headers=mine["auth"])

@@ -23,6 +23,18 @@ from .responses import ResponseCache
 from .storage import Store, bind
 
 
+class RootPaths:
+    """`/api/v1/logs` is routed as `/api/v1/logs/` (the mount's root operation), query string kept."""
+
+    def __init__(self, app: Any, roots: frozenset[str]) -> None:
+        self.app, self.roots = app, roots
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.roots:
+            scope = {**scope, "path": scope["path"] + "/", "raw_path": scope["path"].encode() + b"/"}
+        await self.app(scope, receive, send)
+
+
 def _renderer_for(path: str) -> errors.Renderer | None:
     vendor = vendor_for(path)
     return None if vendor is None else vendor.module.render_error
@@ -53,7 +65,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     for vendor in (*VENDORS, CONTROL):
         _ = vendor.module  # import now, not in the first request's thread (import-lock deadlock)
         app.add_api(
-            vendor.spec_file,
+            vendor.routed_spec if vendor.mount else vendor.spec_file,
             name=vendor.name,
             # Given explicitly, so Connexion mounts the most specific base path first (it sorts by the
             # base path it is given; without one every API sorts alike): QRadar's `/api` contains
@@ -79,6 +91,10 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     app.add_middleware(MockBehaviours, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
     # innermost of ours: faults, limits, Prefer and the journal act on every request, hits included
     app.add_middleware(ResponseCache, MiddlewarePosition.BEFORE_EXCEPTION, vendor_for=vendor_for)
+    # the router answers a mount's own path with a redirect to its trailing slash; a vendor whose
+    # operation is at its mount (Okta's /api/v1/logs) is routed there instead
+    app.add_middleware(RootPaths, MiddlewarePosition.BEFORE_ROUTING,
+                       roots=frozenset(v.base_path for v in VENDORS if v.root_routed))
     landing.install(app)
     app.store = store
     return app

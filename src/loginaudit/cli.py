@@ -9,13 +9,15 @@ import warnings
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .mocking.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
 from .mocking.journal import JOURNAL
 from .mocking.journal import SIZE_ENV as JOURNAL_SIZE_ENV
 from .registry import VENDORS, SettingsError, checked_settings
 from .storage import Store, settings
 from .storage.db import URL_ENV
-from .storage.records import Conflict, counts, tokens
+from .storage.records import Conflict, counts
 
 DEMO_EVENTS = 2000
 # Connexion imports starlette's test client at import time, which warns about httpx on every start.
@@ -37,15 +39,17 @@ def _seed(store: Store, events: int, seed: int, anchor: datetime | None) -> None
         seeding.seed(store, events=events, seed=seed, anchor=anchor, progress=bar.update)
 
 
-def _banner(store: Store, host: str, port: int) -> str:
+def _banner(store: Store, host: str, port: int, kept: bool) -> str:
+    """Everything needed to call each vendor now: base URL, docs, credentials, a ready curl line."""
+    from .quickstart import banner_lines, card
+
     root = f"http://{host}:{port}"
     lines = [f"loginaudit on {root}  (store: {store.engine.url.render_as_string(hide_password=True)})",
              f"  landing page      {root}/", f"  control plane     {root}/_loginaudit/ui/"]
     with store.session() as s:
-        for v in VENDORS:
-            lines.append(f"  {v.name:<17} {root}{v.base_path}  docs: {root}{v.base_path}/ui/")
-            for t in tokens(s, v.name):
-                lines.append(f"      {t.kind:<12} {t.secret}")
+        lines += banner_lines(card(s, root), root)
+    if kept:
+        lines.append("  (the store already held events: it was not re-seeded; `loginaudit reset` empties it)")
     return "\n".join(lines)
 
 
@@ -63,6 +67,7 @@ def serve(args: argparse.Namespace) -> None:
         os.environ[CONTROL_TOKEN_ENV] = args.control_token
     if args.workers > 1:
         os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    _port_is_free(args.host, args.port)
     store = _store(args.database_url)
     with store.session() as s:
         empty = counts(s)["login_events"] == 0
@@ -80,10 +85,23 @@ def serve(args: argparse.Namespace) -> None:
               "/_loginaudit/tokens and wipe the store."
               + ("" if args.control_token else " Set --control-token to guard the control plane.") + "\n",
               file=sys.stderr, flush=True)
-    print(_banner(store, args.host, args.port), flush=True)
+    print(_banner(store, args.host, args.port, kept=not empty and not args.scenario), flush=True)
     store.dispose()
     uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level, access_log=args.access_log)
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """Say so before seeding anything, not in a traceback after."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"loginaudit serve: cannot listen on {host}:{port}: {exc.strerror} "
+                             "(another server there? --port picks another)") from None
 
 
 def _load_scenario(store: Store, name_or_path: str) -> dict[str, Any]:
@@ -169,12 +187,26 @@ def conform(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from .conform.run import conform as run_conform
-    from .conform.run import summary
+    from .conform.run import load_spec, summary
     from .registry import by_name
 
     vendor = by_name(args.vendor)
-    outcomes = run_conform(vendor.name, args.base_url, spec_name=args.spec or vendor.spec_file,
-                           auth=_pairs(args.auth, "--auth"), params=_pairs(args.param, "--param"),
+    spec_name = args.spec or vendor.spec_file
+    try:
+        _, spec = load_spec(spec_name)
+    except OSError:
+        raise SystemExit(f"loginaudit conform: no document {spec_name!r}; {vendor.name} has "
+                         f"{', '.join((vendor.spec_file, *vendor.client_specs))}") from None
+    auth, schemes = _pairs(args.auth, "--auth"), sorted(spec.get("components", {}).get("securitySchemes", {}))
+    unknown = sorted(set(auth) - set(schemes))
+    if unknown:
+        raise SystemExit(f"loginaudit conform: --auth {unknown[0]}=...: {spec_name} has the security schemes "
+                         f"{', '.join(schemes) or 'none'}")
+    if schemes and not auth:
+        print(f"warning: no --auth given; {spec_name} wants one of {', '.join(schemes)} (every call will be "
+              "unauthenticated)", file=sys.stderr, flush=True)
+    outcomes = run_conform(vendor.name, args.base_url, spec_name=spec_name,
+                           auth=auth, params=_pairs(args.param, "--param"),
                            seed_value=args.seed, max_examples=args.max_examples, max_time=args.max_time,
                            junit_path=Path(args.junit) if args.junit else None)
     print(summary(outcomes), flush=True)
@@ -222,7 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("reset", help="delete every record")
     p.set_defaults(func=reset)
 
-    p = sub.add_parser("conform", help="check any server against a vendor's spec and semantics")
+    p = sub.add_parser("conform", help="check any server against a vendor's spec and semantics",
+                       epilog=_conform_epilog() if {"-h", "--help"} & set(argv or sys.argv) else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--vendor", required=True, choices=[v.name for v in VENDORS])
     p.add_argument("--base-url", required=True, help="the server root, e.g. https://qradar.example.com")
     p.add_argument("--auth", action="append", default=[], metavar="SCHEME=VALUE",
@@ -237,4 +271,28 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=conform)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except (OSError, SQLAlchemyError, ValueError, LookupError) as exc:
+        if os.environ.get("LOGINAUDIT_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SystemExit(f"loginaudit {args.command}: {first} (LOGINAUDIT_DEBUG=1 shows the traceback)") from None
+
+
+# What `conform --help` lists: each vendor's security schemes (its --auth names) and the --params it needs.
+CONFORM_PARAMS = {"ssojet": "userid=<uuid of a user of the API key's application>"}
+
+
+def _conform_epilog() -> str:
+    lines = ["--auth names (the spec's security schemes) per vendor:"]
+    for v in VENDORS:
+        for name in (v.spec_file, *v.client_specs):
+            from .conform.run import load_spec
+
+            schemes = sorted(load_spec(name)[1].get("components", {}).get("securitySchemes", {}))
+            lines.append(f"  {v.name:<9} {name:<22} --auth {' | '.join(f'{s}=...' for s in schemes)}")
+        if v.name in CONFORM_PARAMS:
+            lines.append(f"  {'':<9} {'':<22} --param {CONFORM_PARAMS[v.name]}")
+    lines.append("basic schemes take user:password; LOGINAUDIT_DEBUG=1 shows tracebacks.")
+    return "\n".join(lines)

@@ -41,6 +41,29 @@ class Vendor:
     json_type: str = "application/json"
     # Documents for client generation that are not routed (e.g. one per contract of a two-contract path).
     client_specs: tuple[str, ...] = ()
+    # Where the API is mounted when its server URL is another vendor's base (Okta's `/api/v1` is SSOJet's
+    # too): the routed copy of the spec is re-rooted there, the published document stays as written.
+    mount: str | None = None
+
+    @cached_property
+    def routed_spec(self) -> dict[str, Any]:
+        """The spec as mounted: under `mount`, paths re-rooted below it (`/logs` under `/api/v1/logs` is `/`)."""
+        if self.mount is None:
+            return self.spec
+        server = str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
+        below = self.mount.removeprefix(server)
+        paths = {(t.removeprefix(below) or "/"): item for t, item in self.spec["paths"].items()}
+        return {**self.spec, "servers": [{"url": self.mount}], "paths": paths}
+
+    def url(self, template: str) -> str:
+        """The full path of a routed spec's path template (the mount itself for `/`)."""
+        return self.base_path + ("" if template == "/" else template)
+
+    @cached_property
+    def root_routed(self) -> bool:
+        """Whether the mount itself is an operation's URL (spec path `/`), which the router would
+        otherwise redirect to a trailing slash."""
+        return "/" in self.routed_spec["paths"]
 
     @cached_property
     def spec(self) -> dict[str, Any]:
@@ -53,8 +76,8 @@ class Vendor:
 
     @cached_property
     def base_path(self) -> str:
-        """The path of the spec's first server URL, exactly as Connexion derives it."""
-        return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
+        """Where the API is mounted: the path of the routed spec's first server URL, as Connexion derives it."""
+        return str(urlparse(self.routed_spec["servers"][0]["url"]).path).rstrip("/")
 
     def serves(self, path: str) -> bool:
         """Whether `path` is under this API's base path."""
@@ -67,20 +90,21 @@ class Vendor:
     @cached_property
     def _path_patterns(self) -> dict[str, re.Pattern[str]]:
         """Each path template of the spec as a full-path regex (a `{param}` matches one segment)."""
-        return {template: re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(self.base_path + template)) + "$")
-                for template in self.spec["paths"]}
+        return {template: re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(
+                    self.base_path + ("" if template == "/" else template))) + ("/?$" if template == "/" else "$"))
+                for template in self.routed_spec["paths"]}
 
     @cached_property
     def routes(self) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
         """(full-path regex, documented methods) for every path of the spec."""
         return tuple((self._path_patterns[template], tuple(m.upper() for m in item if m in _METHODS))
-                     for template, item in self.spec["paths"].items())
+                     for template, item in self.routed_spec["paths"].items())
 
     @cached_property
     def operations(self) -> tuple[tuple[re.Pattern[str], str, str], ...]:
         """(full-path regex, METHOD, operationId) for every operation of the spec."""
         return tuple((self._path_patterns[template], method.upper(), str(op["operationId"]))
-                     for template, item in self.spec["paths"].items()
+                     for template, item in self.routed_spec["paths"].items()
                      for method, op in item.items() if method in _METHODS)
 
     def operation_for(self, method: str, path: str) -> str | None:
@@ -120,6 +144,9 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor("ingedata", "ingedata.yaml", "loginaudit.handlers.ingedata"),
     Vendor("ssojet", "ssojet.yaml", "loginaudit.handlers.ssojet", json_type="application/json; charset=utf-8",
            client_specs=("ssojet-legacy.yaml", "ssojet-current.yaml")),
+    Vendor("okta", "okta.yaml", "loginaudit.handlers.okta", mount="/api/v1/logs"),
+    Vendor("entra", "entra.yaml", "loginaudit.handlers.entra",
+           json_type="application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
 )
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
 

@@ -126,12 +126,23 @@ def junit(outcomes: list[Outcome], path: Path) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
+FAILURE_LINES = 40  # of one failure's explanation on the console (the JUnit report keeps all of it)
+
+
 def summary(outcomes: list[Outcome]) -> str:
+    """One line per check; under a failure, why: Schemathesis' check names, expected and received,
+    and the curl line that reproduces it (the JUnit report has the same, whole)."""
     lines = []
     for o in outcomes:
         mark = {True: "PASS", False: "FAIL", None: "SKIP"}[o.ok]
-        first = o.message.split("\n", 1)[0]
-        lines.append(f"{mark}  {o.suite:<12} {o.name}" + (f"\n      {first}" if o.ok is not True and first else ""))
+        lines.append(f"{mark}  {o.suite:<12} {o.name}")
+        if o.ok is True or not o.message.strip():
+            continue
+        detail = [line.rstrip() for line in o.message.strip().splitlines() if line.strip()]
+        shown = detail[:FAILURE_LINES] if o.ok is False else detail[:1]
+        lines += [f"      {line}" for line in shown]
+        if len(detail) > len(shown) and o.ok is False:
+            lines.append(f"      ... {len(detail) - len(shown)} more lines in the JUnit report")
     passed, failed = sum(o.ok is True for o in outcomes), sum(o.ok is False for o in outcomes)
     skipped = sum(o.ok is None for o in outcomes)
     lines.append(f"conform: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))

@@ -37,10 +37,13 @@ def main() -> None:
             ("qradar", "qradar.yaml", {"secToken": tokens["qradar", "sec_admin"]}, {}),
             ("ingedata", "ingedata.yaml", {"bearerAuth": jwt}, {}),
             ("ssojet", "ssojet-current.yaml", {"BearerAuth": tokens["ssojet", "api_key"]}, {"userid": user}),
+            ("ssojet", "ssojet-legacy.yaml", {"BearerAuth": tokens["ssojet", "api_key"]}, {"userid": user}),
+            ("okta", "okta.yaml", {"apiToken": "SSWS " + tokens["okta", "api_token"]}, {}),
+            ("entra", "entra.yaml", {"bearerAuth": "Bearer " + tokens["entra", "app_auditlog"]}, {}),
         ]
         for vendor, spec, auth, params in runs:
             outcomes = conform(vendor, base, spec_name=spec, auth=auth, params=params,
-                               junit_path=Path("reports") / f"conform-{vendor}.xml")
+                               junit_path=Path("reports") / f"conform-{spec.removesuffix('.yaml')}.xml")
             print(f"== {vendor} ({spec})\n{summary(outcomes)}", flush=True)
             failed |= any(o.ok is False for o in outcomes)
     finally:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
+from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
@@ -470,3 +471,9 @@ def queryByUser(user_id: str, token_info: dict[str, Any], start_time: str | None
                 raise _denied(s)
             scope = In("credential_id", tuple(c.id for c in mine))
         return _respond(s, f"users/{person.id}", scope, caller, start_time, end_time, per_page, page)
+
+
+def example_call(root: str, token: Any, session: Any) -> str:
+    """`accounts/self`: the caller's root account (the token's credential's)."""
+    return (f"curl -H {quote_sh('Authorization: Bearer ' + token.secret)} "
+            f"{quote_sh(root + '/api/v1/audit/authentication/accounts/self?per_page=10')}")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import VendorError, failed_request, first_line, respond
+from ..quickstart import quote_sh
 from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
@@ -559,3 +560,11 @@ def getMe(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
         if account is None:
             raise _unauthorized()
         return {"data": _account(account)}, 200, {"Content-Type": JSONAPI}
+
+
+def example_call(root: str, token: Any, session: Any) -> str:
+    """Two steps, as Pulse: the API key for a JWT, then the JWT as a Bearer token."""
+    body = '{"key": "' + token.secret + '"}'
+    logins = quote_sh(root + "/api/v3/iam/account_logins?page[size]=10")
+    return (f"curl -X POST -H 'Content-Type: application/json' -d {quote_sh(body)} {root}/api/v3/iam/auth/api/login\n"
+            f"curl -H 'Authorization: Bearer <meta.token from above>' {logins}")

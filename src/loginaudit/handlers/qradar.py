@@ -15,6 +15,7 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from ..errors import VendorError, first_line, respond
+from ..quickstart import quote_sh
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, EventRow, count_events, event_rows
@@ -381,3 +382,8 @@ def getUsers(token_info: dict[str, Any], filter: str | None = None, sort: str | 
     body, headers = _listed(rows, USER_FIELDS, ("id", "user_role_id", "security_profile_id", "tenant_id"),
                             filter, sort, fields)
     return body, 200, headers
+
+
+def example_call(root: str, token: Any, session: Any) -> str:
+    return (f"curl -H {quote_sh('SEC: ' + token.secret)} -H 'Range: items=0-9' "
+            f"{root}/api/access/login_attempts")

@@ -8,15 +8,14 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
 from sqlalchemy.orm import Session
-from user_agents import parse as parse_user_agent
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
+from ..quickstart import quote_sh
 from ..storage import current
 from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import NEWEST_FIRST, EventQuery, Order, event_rows
@@ -25,6 +24,7 @@ from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find, members_of, people_by_uuid_prefix
 from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, hex_secret, resolve
+from ..useragent import describe as _agent
 
 OLDEST_FIRST: Order = (("occurred_at", False), ("id", False))
 OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
@@ -88,16 +88,6 @@ def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     if principal is None or principal.tenant_id is None:
         raise _fail(401, "The access token is missing or invalid.")
     return principal.as_token_info()
-
-
-@lru_cache(maxsize=4096)
-def _agent(user_agent: str) -> tuple[str, str, str]:
-    """(browser family, OS family, device class) by the ua-parser rules; "Other" is unknown ("")."""
-    ua = parse_user_agent(user_agent)
-    device = ("Bot" if ua.is_bot else "Tablet" if ua.is_tablet else "Mobile" if ua.is_mobile
-              else "Desktop" if ua.is_pc else "")
-    browser, os_name = (("" if v == "Other" else str(v)) for v in (ua.browser.family, ua.os.family))
-    return browser, os_name, device
 
 
 def _go_time(at: datetime, digits: int = 3) -> str:
@@ -234,3 +224,12 @@ def listUsers(token_info: dict[str, Any], client_id: str | None = None) -> tuple
             raise _fail(400, "The client is invalid or missing.", (1001, "invalid_client"))
         users = [_user_json(person, last_login, tenant) for person, last_login in members_of(s, tenant.id)]
     return users, 200, {"Content-Type": "application/json"}
+
+
+def example_call(root: str, token: Any, session: Any) -> str:
+    """The key's credential names a user (its person) of an application (its tenant's client_id)."""
+    cred = token.credential
+    if cred is None:
+        return f"curl -H {quote_sh('Authorization: Bearer ' + token.secret)} {root}/api/v1/users?client_id=..."
+    url = f"{root}/api/v1/users/{cred.person.uuid}/loginlogs?client_id={cred.tenant.client_id}"
+    return f"curl -H {quote_sh('Authorization: Bearer ' + token.secret)} {quote_sh(url)}"

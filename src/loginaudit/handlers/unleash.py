@@ -16,6 +16,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ..errors import VendorError, first_line, respond
+from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import Cmp, In, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
@@ -179,3 +180,8 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
             return NoContent, 204, {"Content-Type": CSV_TYPE}
         return to_csv(rows, TYPED_COLUMNS if typed else COLUMNS), 200, {"Content-Type": CSV_TYPE}
     return {"events": rows}, 200, {"Content-Type": JSON_TYPE}
+
+
+def example_call(root: str, token: Any, session: Any) -> str:
+    """The admin token as Unleash takes it (no scheme needed)."""
+    return f"curl -H {quote_sh('Authorization: ' + token.secret)} {root}/api/admin/logins"

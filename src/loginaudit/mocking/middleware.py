@@ -118,6 +118,7 @@ class MockBehaviours:
                 outcome("throttled")
                 await send_response(send, ratelimit.throttled(vendor, decision, path))
                 return
+            send = ratelimit.with_headers(vendor, decision, send)
         if operation is not None:
             header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"prefer"), None)
             pref = prefer.parse(header, scope.get("query_string", b""))

@@ -1,8 +1,10 @@
 """Requests per window per credential, answered the way each vendor throttles.
 
 A vendor module may define `render_throttled(decision, path)` (Canvas: 403 `Rate Limit Exceeded`;
-Unleash: express-rate-limit's text); every other vendor answers 429 with `Retry-After` in its own
-error body.  Counters are per process (fixed windows): with several workers each one counts alone.
+Unleash: express-rate-limit's text; Okta: E0000047 with X-Rate-Limit-*); every other vendor answers
+429 with `Retry-After` in its own error body. `rate_limit_headers(limit, remaining, reset_in)` puts a
+vendor's limit headers on every answer under a rule (Okta).
+Counters are per process (fixed windows): with several workers each one counts alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from connexion.lifecycle import ConnexionResponse
@@ -84,3 +87,19 @@ def throttled(vendor: Vendor, decision: Decision, path: str) -> ConnexionRespons
     rendered: ConnexionResponse = vendor.module.render_error(
         429, "Too Many Requests", {"Retry-After": str(decision.retry_after)}, path)
     return rendered
+
+
+def with_headers(vendor: Vendor, decision: Decision, send: Any) -> Any:
+    """A vendor that reports its limits on every answer (Okta's X-Rate-Limit-*: `rate_limit_headers`)
+    has them added to the response under a rule; others send as they were."""
+    render = getattr(vendor.module, "rate_limit_headers", None)
+    if render is None:
+        return send
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+             for k, v in render(decision.limit, decision.remaining, decision.retry_after).items()]
+
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+    return sending

@@ -41,6 +41,17 @@ class IsNull:
 
 
 @dataclass(frozen=True)
+class Text:
+    """A string test beyond equality: `prefix` (starts with), `contains`, or `equals`; `casefold`
+    compares case-insensitively (SCIM-style filters, keyword search)."""
+
+    field: str
+    mode: Literal["prefix", "contains", "equals"]
+    value: str
+    casefold: bool = False
+
+
+@dataclass(frozen=True)
 class Not:
     expr: Expr
 
@@ -55,7 +66,7 @@ class Or:
     exprs: tuple[Expr, ...]
 
 
-Expr = Cmp | In | Between | IsNull | Not | And | Or
+Expr = Cmp | In | Between | IsNull | Text | Not | And | Or
 
 
 def all_of(*exprs: Expr | None) -> Expr | None:

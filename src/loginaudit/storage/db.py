@@ -114,11 +114,20 @@ class Store:
 
     def _add_missing_columns(self) -> None:
         """A nullable column a newer version added to the model is added to an existing store's
-        table (its rows get NULL), so a store made by an older version keeps working."""
+        table (its rows get NULL), and a string column it widened is widened (PostgreSQL enforces
+        lengths, SQLite does not), so a store made by an older version keeps working."""
         inspector = inspect(self.engine)
         for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
+            stored: dict[str, Any] = {c["name"]: c for c in inspector.get_columns(table.name)}
+            present = set(stored)
             for column in table.columns:
+                wanted = getattr(column.type, "length", None)
+                have = getattr((stored.get(column.name) or {}).get("type"), "length", None)
+                if self.engine.dialect.name == "postgresql" and wanted and have and have < wanted:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" '
+                                          f"TYPE VARCHAR({int(wanted)})"))
+                    log.info("widened %s.%s to %s characters", table.name, column.name, wanted)
                 if column.name in present or not column.nullable:
                     continue
                 kind = column.type.compile(dialect=self.engine.dialect)

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Select, and_, case, false, func, not_, or_, select, true
+from sqlalchemy import Column, ColumnElement, Integer, Row, Select, and_, case, false, func, not_, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..bounded import unstorable_at
-from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or
+from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or, Text
 from .memo import session_generation
 from .models import Credential, LoginEvent
 
@@ -49,7 +51,7 @@ def _uses_join(expr: Expr | None) -> bool:
     match expr:
         case None:
             return False
-        case Cmp(field=f) | In(field=f) | Between(field=f) | IsNull(field=f):
+        case Cmp(field=f) | In(field=f) | Between(field=f) | IsNull(field=f) | Text(field=f):
             return f in JOINED_FIELDS
         case Not(expr=e):
             return _uses_join(e)
@@ -91,10 +93,29 @@ def _storable_only(expr: Expr) -> Expr:
             return Cmp(f, "<=" if op in ("<", "<=") else ">", v[: unstorable_at(v)])
         case In(field=f, values=vs, negate=neg) if any(_unstorable(v) for v in vs):
             return In(f, tuple(v for v in vs if not _unstorable(v)), negate=neg)
+        case Text(field=f, value=v) if _unstorable(v):
+            return In(f, ())
         case Between(field=f, low=lo, high=hi, negate=neg) if _unstorable(lo) or _unstorable(hi):
             inside = And((_storable_only(Cmp(f, ">=", lo)), _storable_only(Cmp(f, "<=", hi))))
             return Not(inside) if neg else inside
     return expr
+
+
+class _Position(FunctionElement[int]):
+    """Where a substring starts in a string, 0 when absent: SQLite's instr(), PostgreSQL's strpos()."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_Position)
+def _instr(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Position, "postgresql")
+def _strpos(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 def compile_expr(expr: Expr) -> ColumnElement[bool]:
@@ -124,6 +145,18 @@ def compile_expr(expr: Expr) -> ColumnElement[bool]:
         case IsNull(field=f, negate=neg):
             col = _column(f)
             return col.is_not(None) if neg else col.is_(None)  # type: ignore[no-any-return]
+        case Text(field=f, mode=mode, value=v, casefold=fold):
+            col = _column(f)
+            subject, v = (func.lower(col), v.lower()) if fold else (col, v)
+            if mode == "equals":
+                return _known(col, subject == v)
+            if not fold:  # SQLite's LIKE ignores ASCII case: exact tests by position instead
+                if mode == "prefix":
+                    return _known(col, func.substr(col, 1, len(v)) == v)
+                return _known(col, _Position(col, v) > 0)
+            escaped = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = escaped + "%" if mode == "prefix" else "%" + escaped + "%"
+            return _known(col, subject.like(pattern, escape="\\"))
         case Not(expr=e):
             return not_(compile_expr(e))
         case And(exprs=es):

@@ -185,7 +185,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     vendor: Mapped[str] = mapped_column(String(32))
-    secret: Mapped[str] = mapped_column(String(255), unique=True)
+    secret: Mapped[str] = mapped_column(String(2048), unique=True)  # Entra's access tokens are JWTs
     kind: Mapped[str] = mapped_column(String(32))
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id"))
     grants: Mapped[list[str]] = mapped_column(JSON, default=list)

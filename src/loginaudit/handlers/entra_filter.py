@@ -1,0 +1,177 @@
+"""The OData `$filter` subset Microsoft Graph takes on `auditLogs/signIns`, parsed by lark.
+
+Graph's "List signIns" page and its query-parameter guide: comparisons `eq`, `ne`, `gt`, `ge`, `lt`,
+`le`, the function `startswith(property, 'text')`, `and`, `or`, `not`, parentheses; string literals in
+single quotes (`''` is a quote), date-times bare (`createdDateTime ge 2024-01-01T00:00:00Z`), numbers,
+`true`/`false`, `null`. Properties are paths with `/` (`status/errorCode`, `location/city`). What the
+store keeps becomes a comparison on its columns; what Graph derives from the kind of sign-in
+(`status/errorCode`, `isInteractive`, `clientAppUsed`, ...) is decided per kind in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, VisitError
+
+from ..storage.criteria import And, Cmp, Expr, In, Not, Or, Text
+from ..timefmt import parse_iso
+
+GRAMMAR = r"""
+?start: expr
+?expr: or_
+?or_: and_ (_OR and_)*
+?and_: unary (_AND unary)*
+?unary: _NOT unary                               -> negate
+      | "(" expr ")"
+      | PROP OP literal                          -> cmp
+      | _STARTSWITH "(" PROP "," STRING ")"      -> startswith
+literal: STRING | DATETIME | NUMBER | TRUE | FALSE | NULL
+OP.3: /(eq|ne|gt|ge|lt|le)\b/
+_AND.3: /and\b/
+_OR.3: /or\b/
+_NOT.3: /not\b/
+_STARTSWITH.3: /startswith\b/i
+TRUE.3: /true\b/
+FALSE.3: /false\b/
+NULL.3: /null\b/
+DATETIME.2: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})/
+NUMBER: /-?\d+(\.\d+)?/
+PROP: /[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*/
+STRING: /'([^']|'')*'/
+%import common.WS
+%ignore WS
+"""
+
+# Graph property -> the store's column (compared as strings)
+COLUMNS = {
+    "id": "uuid",
+    "userPrincipalName": "username",
+    "ipAddress": "ip",
+    "correlationId": "request_id",
+    "appDisplayName": "client_name",
+    "location/city": "city",
+    "location/countryOrRegion": "country",
+}
+_OPS = {"eq": "=", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+FALSE: Expr = In("id", ())
+TRUE: Expr = In("id", (), negate=True)
+
+# A kind of sign-in -> (criteria selecting it, its derived values by property)
+Kinds = Mapping[str, tuple[Expr, Mapping[str, Any]]]
+
+
+class FilterError(ValueError):
+    """The expression does not parse, or uses what Graph does not support on signIns."""
+
+
+def _compare(op: str, have: Any, want: Any) -> bool:
+    try:
+        match op:
+            case "eq":
+                return bool(have == want)
+            case "ne":
+                return bool(have != want)
+            case "gt":
+                return bool(have > want)
+            case "ge":
+                return bool(have >= want)
+            case "lt":
+                return bool(have < want)
+        return bool(have <= want)
+    except TypeError:  # a number against a string: never true
+        return False
+
+
+class _ToCriteria(Transformer[Token, Expr]):
+    def __init__(self, kinds: Kinds, person_of: Callable[[str], int | None]) -> None:
+        super().__init__()
+        self.kinds, self.person_of = kinds, person_of
+        self.derived = {name for _, values in kinds.values() for name in values}
+
+    @v_args(inline=True)
+    def literal(self, tok: Token) -> Any:
+        match tok.type:
+            case "STRING":
+                return str(tok)[1:-1].replace("''", "'")
+            case "NUMBER":
+                return float(tok) if "." in tok else int(tok)
+            case "DATETIME":
+                try:
+                    return parse_iso(str(tok))
+                except ValueError:
+                    raise FilterError(f"Invalid date-time literal {tok}") from None
+            case "TRUE" | "FALSE":
+                return tok == "true"
+        return None
+
+    def _kinds_where(self, name: str, test: Callable[[Any], bool]) -> Expr:
+        chosen = [expr for expr, values in self.kinds.values() if test(values[name])]
+        if len(chosen) == len(self.kinds):
+            return TRUE
+        return Or(tuple(chosen)) if chosen else FALSE
+
+    @v_args(inline=True)
+    def cmp(self, prop: Token, op: Token, value: Any) -> Expr:
+        name, op_name = str(prop), str(op)
+        if name == "createdDateTime":
+            if not isinstance(value, datetime):
+                raise FilterError("createdDateTime compares with a date-time literal")
+            return Cmp("occurred_at", _OPS[op_name], value)  # type: ignore[arg-type]
+        if name == "userId":
+            if op_name not in ("eq", "ne") or not isinstance(value, str):
+                raise FilterError("userId compares with eq or ne and a quoted id")
+            person = self.person_of(value)
+            match = FALSE if person is None else Cmp("person_id", "=", person)
+            return Not(match) if op_name == "ne" else match
+        if name in self.derived:
+            return self._kinds_where(name, lambda have: _compare(op_name, have, value))
+        if name not in COLUMNS:
+            raise FilterError(f"Invalid filter clause: property '{name}' is not supported")
+        column = COLUMNS[name]
+        if value is None:
+            return Cmp(column, "=" if op_name == "eq" else "!=", None)
+        if not isinstance(value, str):
+            return FALSE if op_name != "ne" else TRUE
+        return Cmp(column, _OPS[op_name], value)  # type: ignore[arg-type]
+
+    @v_args(inline=True)
+    def startswith(self, prop: Token, text: Token) -> Expr:
+        name, value = str(prop), str(text)[1:-1].replace("''", "'")
+        if name in self.derived:
+            return self._kinds_where(name, lambda have: isinstance(have, str) and
+                                     have.lower().startswith(value.lower()))
+        if name not in COLUMNS:
+            raise FilterError(f"Invalid filter clause: startswith on '{name}' is not supported")
+        return Text(COLUMNS[name], "prefix", value, casefold=True)
+
+    @v_args(inline=True)
+    def negate(self, expr: Expr) -> Expr:
+        return Not(expr)
+
+    def and_(self, items: list[Expr]) -> Expr:
+        return And(tuple(items))
+
+    def or_(self, items: list[Expr]) -> Expr:
+        return Or(tuple(items))
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+
+
+def parse(text: str, kinds: Kinds, person_of: Callable[[str], int | None]) -> Expr:
+    try:
+        result: Expr = _ToCriteria(kinds, person_of).transform(_parser().parse(text))
+        return result
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, FilterError):
+            raise exc.orig_exc from None
+        raise FilterError(str(exc.orig_exc)) from None
+    except (LarkError, RecursionError) as exc:
+        raise FilterError(f"Invalid filter clause: {type(exc).__name__}") from None

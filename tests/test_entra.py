@@ -1,0 +1,158 @@
+"""Microsoft Graph GET /v1.0/auditLogs/signIns: the signIn resource, OData paging and $filter, auth, errors."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+import pytest
+
+from conftest import Arrange, at
+
+URL = "/v1.0/auditLogs/signIns"
+ODATA = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+
+@pytest.fixture
+def tenant(arrange: Arrange) -> dict[str, Any]:
+    contoso = arrange.tenant(name="Contoso")
+    jane_p = arrange.person(first_name="Jane", last_name="Doe", email="jane@contoso.com")
+    jane = arrange.credential(jane_p, contoso, login="jane@contoso.com")
+    other = arrange.credential(arrange.person(email="bob@fabrikam.com"), arrange.tenant(name="Fabrikam"),
+                               login="bob@fabrikam.com")
+    arrange.events(
+        {"credential_id": jane["id"], "occurred_at": "2026-11-22T08:15:02.123Z", "ip": "203.0.113.7",
+         "city": "Redmond", "country": "US", "request_id": "5d0b3b02-6b4a-4a5e-8f68-2b8d0f4f2a11",
+         "uuid": "8a3c1f1e-5b6d-4c55-9a35-5a8f8f3c2d10",
+         "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0"},
+        {"credential_id": jane["id"], "occurred_at": at(3), "successful": False, "failure_reason": "Invalid password"},
+        {"credential_id": jane["id"], "occurred_at": at(2.5), "successful": False,
+         "failure_reason": "Account locked", "client_name": "Office 365"},
+        {"credential_id": jane["id"], "occurred_at": at(2), "event_type": "logout"},  # not a sign-in
+        {"username": "ghost@contoso.com", "occurred_at": at(1), "successful": False},
+        {"credential_id": other["id"], "occurred_at": at(1)},  # another tenant's
+        {"credential_id": jane["id"], "occurred_at": at(24 * 31)},  # past the 30-day log
+    )
+    return {"jane": jane, "jane_person": jane_p,
+            "token": arrange.token("entra", "app_auditlog", credential_id=jane["id"])}
+
+
+def _get(client: Any, t: dict[str, Any], query: str = "", token: str | None = None, **headers: str) -> Any:
+    return client.get(URL + query, headers={"Authorization": f"Bearer {token or t['token']}", **headers})
+
+
+def test_a_sign_in_as_graph_writes_it(client: Any, tenant: dict[str, Any]) -> None:
+    r = _get(client, tenant, "?$orderby=createdDateTime&$top=1")
+    assert (r.status_code, r.headers["content-type"]) == (200, ODATA)
+    body = r.json()
+    assert body["@odata.context"] == "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns"
+    assert body["value"][0] == {
+        "id": "8a3c1f1e-5b6d-4c55-9a35-5a8f8f3c2d10", "createdDateTime": "2026-11-22T08:15:02Z",
+        "userDisplayName": "Jane Doe", "userPrincipalName": "jane@contoso.com", "userId": tenant["jane_person"]["uuid"],
+        "appId": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "appDisplayName": "Azure Portal",
+        "ipAddress": "203.0.113.7", "clientAppUsed": "Browser", "correlationId": "5d0b3b02-6b4a-4a5e-8f68-2b8d0f4f2a11",
+        "conditionalAccessStatus": "notApplied", "isInteractive": True, "riskDetail": "none",
+        "riskLevelAggregated": "none", "riskLevelDuringSignIn": "none", "riskState": "none",
+        "riskEventTypes": [], "riskEventTypes_v2": [],
+        "resourceDisplayName": "Windows Azure Service Management API",
+        "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": None},
+        "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": "Windows", "browser": "Edge",
+                         "isCompliant": False, "isManaged": False, "trustType": ""},
+        "location": {"city": "Redmond", "state": None, "countryOrRegion": "US",
+                     "geoCoordinates": {"altitude": None, "latitude": None, "longitude": None}},
+        "appliedConditionalAccessPolicies": [],
+    }
+    assert uuid.UUID(r.headers["request-id"]) and r.headers["client-request-id"] == r.headers["request-id"]
+
+
+def test_failures_carry_entra_error_codes(client: Any, tenant: dict[str, Any]) -> None:
+    rows = _get(client, tenant).json()["value"]  # newest first; the logout, the other tenant and the old one absent
+    assert [(v["userPrincipalName"], v["status"]["errorCode"]) for v in rows] == [
+        ("ghost@contoso.com", 50034), ("jane@contoso.com", 50053), ("jane@contoso.com", 50126),
+        ("jane@contoso.com", 0)]
+    assert rows[1]["appDisplayName"] == "Office 365" and rows[1]["status"]["additionalDetails"] == "Account locked"
+    assert rows[2]["status"]["failureReason"] == ("Error validating credentials due to invalid username or "
+                                                  "password.")
+
+
+def test_paging_by_next_link(client: Any, tenant: dict[str, Any]) -> None:
+    seen, url = [], URL + "?$top=3&$filter=" + "userPrincipalName eq 'jane@contoso.com'"
+    while url:
+        r = client.get(url, headers={"Authorization": f"Bearer {tenant['token']}"})
+        body = r.json()
+        seen += [v["createdDateTime"] for v in body["value"]]
+        link = body.get("@odata.nextLink")
+        url = link and link.split("testserver", 1)[1]
+        if link:
+            assert "$skiptoken=" in urlsplit(link).query and "$top=3" in link
+    assert len(seen) == 3 and seen == sorted(seen, reverse=True)
+    assert _get(client, tenant, "?$skiptoken=notours").json()["error"]["code"] == "Directory_ExpiredPageToken"
+
+
+@pytest.mark.parametrize(("expr", "codes"), [
+    ("status/errorCode eq 0", [0]),
+    ("status/errorCode ne 0 and not (status/errorCode eq 50034)", [50053, 50126]),
+    ("startswith(userPrincipalName,'GHOST')", [50034]),
+    ("createdDateTime gt 2026-11-22T09:00:00Z", [50034, 50053]),
+    ("location/city eq 'Redmond' or appDisplayName eq 'Office 365'", [50053, 0]),
+    ("isInteractive eq true and clientAppUsed eq 'Browser' and riskState eq 'none'", [50034, 50053, 50126, 0]),
+    ("ipAddress eq 'nowhere'", []),
+])
+def test_filter(client: Any, tenant: dict[str, Any], expr: str, codes: list[int]) -> None:
+    r = client.get(URL, params={"$filter": expr}, headers={"Authorization": f"Bearer {tenant['token']}"})
+    assert r.status_code == 200, r.text
+    assert [v["status"]["errorCode"] for v in r.json()["value"]] == codes
+
+
+def test_filter_by_user_id(client: Any, tenant: dict[str, Any]) -> None:
+    expr = f"userId eq '{tenant['jane_person']['uuid']}'"
+    r = client.get(URL, params={"$filter": expr}, headers={"Authorization": f"Bearer {tenant['token']}"})
+    assert len(r.json()["value"]) == 3
+
+
+@pytest.mark.parametrize("query", ["?$filter=userDisplayName eq 'Jane'", "?$filter=createdDateTime ge 'x'",
+                                   "?$filter=((", "?$skip=1", "?$count=true", "?$orderby=ipAddress"])
+def test_what_graph_refuses_is_bad_request(client: Any, tenant: dict[str, Any], query: str) -> None:
+    r = _get(client, tenant, query, **{"client-request-id": "my-trace-1"})
+    body = r.json()
+    assert (r.status_code, body["error"]["code"] in ("BadRequest",)) == (400, True), body
+    assert body["error"]["innerError"]["client-request-id"] == "my-trace-1"
+    assert r.headers["client-request-id"] == "my-trace-1"
+
+
+def test_select_projects_and_names_the_context(client: Any, tenant: dict[str, Any]) -> None:
+    body = _get(client, tenant, "?$select=id,status&$top=1").json()
+    assert body["@odata.context"].endswith("#auditLogs/signIns(id,status)")
+    assert set(body["value"][0]) == {"id", "status"}
+
+
+def test_auth_as_graph(client: Any, arrange: Arrange, tenant: dict[str, Any]) -> None:
+    r = client.get(URL)
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        401, "InvalidAuthenticationToken", "Access token is empty.")
+    claims = jwt.decode(tenant["token"], options={"verify_signature": False})
+    assert claims["aud"] == "https://graph.microsoft.com" and claims["roles"] == ["AuditLog.Read.All"]
+    delegated = arrange.token("entra", "delegated_auditlog", credential_id=tenant["jane"]["id"])
+    assert _get(client, tenant, token=delegated).status_code == 200
+    no_role = arrange.token("entra", "app_no_role", credential_id=tenant["jane"]["id"])
+    r = _get(client, tenant, token=no_role)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "Authorization_RequestDenied")
+    forged = jwt.encode({**claims, "roles": ["AuditLog.Read.All"]}, "another key", algorithm="HS256")
+    assert _get(client, tenant, token=forged).json()["error"]["message"] == "IDX14100: JWT is not well formed."
+    expired = arrange.token("entra", "app_auditlog", credential_id=tenant["jane"]["id"], expires_at=at(1))
+    assert _get(client, tenant, token=expired).json()["error"]["message"] == (
+        "Lifetime validation failed, the token is expired.")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", r.json()["error"]["innerError"]["date"])
+
+
+def test_throttling_is_429_with_retry_after(client: Any, tenant: dict[str, Any]) -> None:
+    client.put("/_loginaudit/rate-limits", json={"rules": [{"vendor": "entra", "requests": 1, "window_seconds": 60}]})
+    assert _get(client, tenant).status_code == 200
+    r = _get(client, tenant)
+    assert (r.status_code, r.json()["error"]["code"], int(r.headers["retry-after"]) > 0) == (
+        429, "TooManyRequests", True)
