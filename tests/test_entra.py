@@ -116,7 +116,9 @@ def test_filter_by_user_id(client: Any, tenant: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("query", ["?$filter=userDisplayName eq 'Jane'", "?$filter=createdDateTime ge 'x'",
-                                   "?$filter=((", "?$skip=1", "?$count=true", "?$orderby=ipAddress"])
+                                   "?$filter=((", "?$skip=1", "?$count=true", "?$orderby=ipAddress",
+                                   "?$filter=" + "not " * 60 + "ipAddress eq 'x'",  # deeper than SQLite parses
+                                   "?$filter=" + " or ".join(["id eq 'x'"] * 300)])
 def test_what_graph_refuses_is_bad_request(client: Any, tenant: dict[str, Any], query: str) -> None:
     r = _get(client, tenant, query, **{"client-request-id": "my-trace-1"})
     body = r.json()

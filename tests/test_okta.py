@@ -164,7 +164,9 @@ def test_filter_by_actor_id(client: Any, org: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("expr", ['actor.displayName eq "Jane"', "eventType eq", 'eventType ne "x"',
-                                  'not eventType eq "x"', "((((("])
+                                  'not eventType eq "x"', "(((((",
+                                  "not (" * 60 + 'eventType eq "x"' + ")" * 60,  # deeper than SQLite parses
+                                  " or ".join(['uuid eq "x"'] * 300)])
 def test_a_bad_filter_is_invalid_search_criteria(client: Any, org: dict[str, Any], expr: str) -> None:
     r = client.get(URL, params={"filter": expr}, headers={"Authorization": f"SSWS {org['token']}"})
     body = r.json()

@@ -15,11 +15,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, VisitError
+from lark import Lark, Token, v_args
 
-from ..storage.criteria import And, Cmp, Expr, In, Not, Or, Text
+from ..storage.criteria import Cmp, Expr, In, Not, Or, Text
 from ..timefmt import parse_iso
+from .grammar import Connectives, transform
 
 GRAMMAR = r"""
 ?start: expr
@@ -87,7 +87,7 @@ def _compare(op: str, have: Any, want: Any) -> bool:
         return False
 
 
-class _ToCriteria(Transformer[Token, Expr]):
+class _ToCriteria(Connectives):
     def __init__(self, kinds: Kinds, person_of: Callable[[str], int | None]) -> None:
         super().__init__()
         self.kinds, self.person_of = kinds, person_of
@@ -149,15 +149,6 @@ class _ToCriteria(Transformer[Token, Expr]):
             raise FilterError(f"Invalid filter clause: startswith on '{name}' is not supported")
         return Text(COLUMNS[name], "prefix", value, casefold=True)
 
-    @v_args(inline=True)
-    def negate(self, expr: Expr) -> Expr:
-        return Not(expr)
-
-    def and_(self, items: list[Expr]) -> Expr:
-        return And(tuple(items))
-
-    def or_(self, items: list[Expr]) -> Expr:
-        return Or(tuple(items))
 
 
 @lru_cache(maxsize=1)
@@ -166,12 +157,6 @@ def _parser() -> Lark:
 
 
 def parse(text: str, kinds: Kinds, person_of: Callable[[str], int | None]) -> Expr:
-    try:
-        result: Expr = _ToCriteria(kinds, person_of).transform(_parser().parse(text))
-        return result
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, FilterError):
-            raise exc.orig_exc from None
-        raise FilterError(str(exc.orig_exc)) from None
-    except (LarkError, RecursionError) as exc:
-        raise FilterError(f"Invalid filter clause: {type(exc).__name__}") from None
+    """The $filter as store criteria; FilterError when it does not parse or uses what signIns do not support."""
+    return transform(_parser(), text, _ToCriteria(kinds, person_of), predicates=frozenset({"cmp", "startswith"}),
+                     error=FilterError, syntax="Invalid filter clause")

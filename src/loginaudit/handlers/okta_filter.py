@@ -17,11 +17,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, VisitError
+from lark import Lark, Token, v_args
 
-from ..storage.criteria import And, Cmp, Expr, In, IsNull, Not, Or, Text
+from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, Text
 from ..timefmt import parse_iso
+from .grammar import Connectives, transform
 
 GRAMMAR = r"""
 ?start: expr
@@ -101,7 +101,7 @@ def _matches(op: str, have: str, want: Any) -> bool:
     return False
 
 
-class _ToCriteria(Transformer[Token, Expr]):
+class _ToCriteria(Connectives):
     def __init__(self, derived: dict[str, Derive], person_of: Callable[[str], int | None]) -> None:
         super().__init__()
         self.derived, self.person_of = derived, person_of
@@ -165,15 +165,6 @@ class _ToCriteria(Transformer[Token, Expr]):
             return IsNull(COLUMNS[name], negate=True)
         return IsNull("person_id", negate=True) if name == "actor.id" else TRUE
 
-    @v_args(inline=True)
-    def negate(self, expr: Expr) -> Expr:
-        return Not(expr)
-
-    def and_(self, items: list[Expr]) -> Expr:
-        return And(tuple(items))
-
-    def or_(self, items: list[Expr]) -> Expr:
-        return Or(tuple(items))
 
 
 @lru_cache(maxsize=1)
@@ -183,13 +174,5 @@ def _parser() -> Lark:
 
 def parse(text: str, derived: dict[str, Derive], person_of: Callable[[str], int | None]) -> Expr:
     """The filter as store criteria; FilterError when it does not parse or names what cannot be filtered."""
-    try:
-        tree = _parser().parse(text)
-        result: Expr = _ToCriteria(derived, person_of).transform(tree)
-        return result
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, FilterError):
-            raise exc.orig_exc from None
-        raise FilterError(str(exc.orig_exc)) from None
-    except (LarkError, RecursionError) as exc:
-        raise FilterError(f"Invalid filter: {type(exc).__name__}") from None
+    return transform(_parser(), text, _ToCriteria(derived, person_of), predicates=frozenset({"cmp", "present"}),
+                     error=FilterError, syntax="Invalid filter")

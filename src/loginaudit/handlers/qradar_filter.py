@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import LarkError, VisitError
+from lark import Lark, Token, v_args
+from lark.exceptions import LarkError
 
 from ..storage.criteria import And, Between, Cmp, CmpOp, Expr, In, IsNull, Not, Or
+from .grammar import Connectives, transform
 
 GRAMMAR = r"""
 ?start: expr
@@ -60,7 +61,7 @@ class FilterError(ValueError):
     """The filter does not parse, names an unknown field, or compares a field with the wrong type."""
 
 
-class _ToCriteria(Transformer[Token, Expr]):
+class _ToCriteria(Connectives):
     def __init__(self, fields: tuple[str, ...] = FIELDS) -> None:
         super().__init__()
         self.fields = fields
@@ -105,14 +106,6 @@ class _ToCriteria(Transformer[Token, Expr]):
     def isnull(self, items: list[Any]) -> Expr:
         return IsNull(self._field(items[0]), negate=len(items) == 2)
 
-    def negate(self, items: list[Any]) -> Expr:
-        return Not(items[0])
-
-    def and_(self, items: list[Any]) -> Expr:
-        return And(tuple(items))
-
-    def or_(self, items: list[Any]) -> Expr:
-        return Or(tuple(items))
 
 
 @lru_cache(maxsize=1)
@@ -121,38 +114,17 @@ def _parser() -> Lark:
 
 
 MAX_LENGTH = 10_000  # characters
-MAX_DEPTH = 24  # nested NOT/parentheses/AND-OR levels; SQLite's parser gives up near 45 NOTs
-MAX_PREDICATES = 256  # comparisons in one filter; each is a few terms of SQL
-
-
-def _bounded(tree: Tree[Token]) -> Tree[Token]:
-    """The parse tree, if small enough to transform (lark's Transformer recurses) and to compile."""
-    stack, predicates = [(tree, 1)], 0
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise FilterError(f"filter nested too deeply (more than {MAX_DEPTH} levels)")
-        if node.data in ("cmp", "isin", "between", "isnull"):
-            predicates += 1
-            if predicates > MAX_PREDICATES:
-                raise FilterError(f"filter has more than {MAX_PREDICATES} comparisons")
-            continue
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
-    return tree
-
-
+PREDICATES = frozenset({"cmp", "isin", "between", "isnull"})
 def parse(text: str, fields: tuple[str, ...] = FIELDS) -> Expr:
     """A QRadar filter string → a criteria tree over an endpoint's fields (raises FilterError)."""
     if len(text) > MAX_LENGTH:
         raise FilterError(f"filter too long (more than {MAX_LENGTH} characters)")
     try:
-        tree = _bounded(_parser().parse(text))
-    except LarkError as exc:
+        tree = _parser().parse(text)
+    except LarkError as exc:  # QRadar's 422 names the parse error
         raise FilterError(str(exc).strip().split("\n", 1)[0]) from None
-    try:
-        return _ToCriteria(fields).transform(tree)
-    except VisitError as exc:
-        raise (exc.orig_exc if isinstance(exc.orig_exc, FilterError) else FilterError(str(exc.orig_exc))) from None
+    return transform(_parser(), text, _ToCriteria(fields), predicates=PREDICATES, error=FilterError,
+                     syntax="filter", tree=tree)
 
 
 # ---- reference semantics on QRadar rows ------------------------------------------------------------
