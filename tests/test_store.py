@@ -129,3 +129,21 @@ def test_a_store_made_before_a_column_existed_gains_it(store: Store) -> None:
     with store.session() as s:
         person = create_person(s, first_name="a", last_name="b", email="e", lti_context_id="x")
         assert person.lti_context_id == "x"
+
+
+def test_bounds_are_tightened_to_one_per_side() -> None:
+    """SQLite starts an index range at one bound: the tightest lower and upper bound of a field are kept
+    (a retention bound beside a window made empty windows scan the whole retention period)."""
+    from datetime import UTC, datetime
+
+    from loginaudit.storage.criteria import And, Cmp, In, tightened
+
+    t = [datetime(2026, 11, d, tzinfo=UTC) for d in (1, 5, 9, 12)]
+    other = In("ip", ("10.0.0.1",))
+    got = tightened(And((Cmp("occurred_at", ">=", t[0]), And((other, Cmp("occurred_at", ">", t[1]))),
+                         Cmp("occurred_at", "<", t[3]), Cmp("occurred_at", "<=", t[2]), Cmp("id", ">", 7))))
+    assert isinstance(got, And)
+    assert set(got.exprs) == {other, Cmp("occurred_at", ">", t[1]), Cmp("occurred_at", "<=", t[2]), Cmp("id", ">", 7)}
+    assert tightened(Cmp("id", ">", 1)) == Cmp("id", ">", 1)
+    same = tightened(And((Cmp("id", ">=", 3), Cmp("id", ">", 3))))
+    assert same == Cmp("id", ">", 3)  # strict wins at the same value

@@ -75,3 +75,42 @@ def all_of(*exprs: Expr | None) -> Expr | None:
     if not kept:
         return None
     return kept[0] if len(kept) == 1 else And(kept)
+
+
+def tightened(expr: Expr) -> Expr:
+    """The same predicate with each field's lower bounds (`>`, `>=`) among the top-level conjuncts
+    reduced to the tightest, and its upper bounds likewise. SQLite starts an index range at one bound
+    only and, with bound parameters, cannot tell which is tighter: a retention bound beside a query's
+    window scanned the whole retention period whenever the window held fewer rows than the page."""
+    if not isinstance(expr, And):
+        return expr
+    flat: list[Expr] = []
+    pending = list(expr.exprs)
+    while pending:
+        e = pending.pop(0)
+        if isinstance(e, And):
+            pending[:0] = e.exprs
+        else:
+            flat.append(e)
+    best: dict[tuple[str, bool], Cmp] = {}
+    kept: list[Expr] = []
+    for e in flat:
+        if isinstance(e, Cmp) and e.op in (">", ">=", "<", "<=") and e.value is not None:
+            lower = e.op in (">", ">=")
+            key = (e.field, lower)
+            have = best.get(key)
+            try:
+                if have is None or _tighter(e, have, lower):
+                    best[key] = e
+                continue
+            except TypeError:  # values of different kinds: keep both, the database decides
+                pass
+        kept.append(e)
+    kept.extend(best.values())
+    return And(tuple(kept)) if len(kept) > 1 else kept[0]
+
+
+def _tighter(new: Cmp, old: Cmp, lower: bool) -> bool:
+    if new.value == old.value:
+        return new.op in (">", "<")  # strict is tighter at the same value
+    return bool(new.value > old.value) if lower else bool(new.value < old.value)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..bounded import unstorable_at
-from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or, Text
+from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or, Text, tightened
 from .memo import session_generation
 from .models import Credential, LoginEvent
 
@@ -209,7 +209,7 @@ def _order_by(name: str, desc: bool) -> Any:
 
 def _filtered(stmt: Select[Any], q: EventQuery) -> Select[Any]:
     if q.where is not None:
-        stmt = stmt.where(compile_expr(q.where))
+        stmt = stmt.where(compile_expr(tightened(q.where)))
     if q.after is not None:
         stmt = stmt.where(_keyset(q.order, q.after))
     stmt = stmt.order_by(*(_order_by(f, d) for f, d in q.order))
@@ -273,7 +273,7 @@ def count_events(session: Session, where: Expr | None, cap: int | None = None, o
 def _count(session: Session, where: Expr | None, cap: int | None, offset: int) -> int:
     inner = select(_EVENTS["id"]).select_from(_joined if _uses_join(where) else LoginEvent.__table__)
     if where is not None:
-        inner = inner.where(compile_expr(where))
+        inner = inner.where(compile_expr(tightened(where)))
     if offset:
         inner = inner.order_by(_EVENTS["id"]).offset(offset)
     if cap is not None:
