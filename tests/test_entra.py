@@ -144,7 +144,8 @@ def test_auth_as_graph(client: Any, arrange: Arrange, tenant: dict[str, Any]) ->
     no_role = arrange.token("entra", "app_no_role", credential_id=tenant["jane"]["id"])
     r = _get(client, tenant, token=no_role)
     assert (r.status_code, r.json()["error"]["code"]) == (403, "Authorization_RequestDenied")
-    forged = jwt.encode({**claims, "roles": ["AuditLog.Read.All"]}, "another key", algorithm="HS256")
+    forged = jwt.encode({**claims, "roles": ["AuditLog.Read.All"]}, "another key, as long as ours: 32 bytes+",
+                        algorithm="HS256")
     assert _get(client, tenant, token=forged).json()["error"]["message"] == "IDX14100: JWT is not well formed."
     expired = arrange.token("entra", "app_auditlog", credential_id=tenant["jane"]["id"], expires_at=at(1))
     assert _get(client, tenant, token=expired).json()["error"]["message"] == (
