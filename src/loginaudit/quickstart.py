@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -76,7 +75,3 @@ def banner_lines(store_card: StoreCard, root: str) -> list[str]:
 
 def quote_sh(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
-
-
-def summary(store_card: StoreCard) -> dict[str, Any]:
-    return {"counts": store_card.counts, "now": store_card.now.isoformat(), "frozen": store_card.frozen}

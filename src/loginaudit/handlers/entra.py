@@ -164,7 +164,10 @@ def _error_code(ev: EventRow) -> int:
     return 50053 if "lock" in (ev.failure_reason or "").lower() else 50126
 
 
-def _sign_in(ev: EventRow, names: Mapping[int, Any], people: Mapping[int, str]) -> dict[str, Any]:
+NO_USER = "00000000-0000-0000-0000-000000000000"
+
+
+def _sign_in(ev: EventRow, names: Mapping[int, Any]) -> dict[str, Any]:
     login = names.get(ev.credential_id) if ev.credential_id is not None else None
     browser, os_name, _ = describe(ev.user_agent or "")
     code = _error_code(ev)
@@ -175,8 +178,7 @@ def _sign_in(ev: EventRow, names: Mapping[int, Any], people: Mapping[int, str]) 
         "createdDateTime": ev.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "userDisplayName": f"{login.first_name} {login.last_name}" if login is not None else None,
         "userPrincipalName": ev.username,
-        "userId": people.get(ev.person_id, "00000000-0000-0000-0000-000000000000") if ev.person_id else
-        "00000000-0000-0000-0000-000000000000",
+        "userId": login.person_uuid if login is not None else NO_USER,
         "appId": app_id,
         "appDisplayName": app_name,
         "ipAddress": ev.ip or "",
@@ -271,8 +273,7 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
         rows = event_rows(s, EventQuery(where=where, order=order, limit=top + 1, after=after), READ)
         page = rows[:top]
         names = login_rows(s, (ev.credential_id for ev in page))
-        people = _uuids_of(s, {ev.person_id for ev in page if ev.person_id is not None})
-        values = [_sign_in(ev, names, people) for ev in page]
+        values = [_sign_in(ev, names) for ev in page]
     select = query.get("$select")
     if select:
         wanted = [f.strip() for f in select.split(",") if f.strip()]
@@ -287,14 +288,6 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
     request_id = str(uuid.uuid4())
     return body, 200, {"Content-Type": JSON_TYPE, "request-id": request_id,
                        "client-request-id": _client_request_id() or request_id}
-
-
-def _uuids_of(s: Any, ids: set[int]) -> dict[int, str]:
-    from sqlalchemy import select
-
-    if not ids:
-        return {}
-    return {row[0]: row[1] for row in s.execute(select(Person.id, Person.uuid).where(Person.id.in_(sorted(ids))))}
 
 
 def example_call(root: str, token: Any, session: Any) -> str:

@@ -134,6 +134,7 @@ def _vendor() -> Any:
     return next(v for v in VENDORS if v.module_name == __name__)
 
 
+@lru_cache(maxsize=64)  # asked on every list request; the routes' paths are fixed
 def _operation_of(method: str, path: str) -> dict[str, Any]:
     vendor = _vendor()
     op_id = vendor.operation_for(method, path)

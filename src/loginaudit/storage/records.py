@@ -332,7 +332,7 @@ def credentials_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, 
 
 _CRED, _PERSON = Credential.__table__.c, Person.__table__.c
 _LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_at.label("person_created_at"),
-                 _PERSON.sis_id.label("person_sis_id")).select_from(
+                 _PERSON.sis_id.label("person_sis_id"), _PERSON.uuid.label("person_uuid")).select_from(
     Credential.__table__.join(Person.__table__, _CRED.person_id == _PERSON.id))
 
 
