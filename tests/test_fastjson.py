@@ -23,8 +23,16 @@ def test_bytes_are_the_stdlib_ones(value: Any) -> None:
     assert FastJsonifier().dumps(value) == json.dumps(value, separators=(",", ":")) + "\n"
 
 
-def test_what_orjson_would_write_differently_falls_back() -> None:
-    assert dumps({"name": "Zoë"}) is None  # the stdlib escapes non-ASCII
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\x7f\x00\x1f\u2028\U0001f600")))
+def test_text_outside_printable_ascii_is_escaped_as_the_stdlib_does(text: str) -> None:
+    assert dumps({text: [text]}) == json.dumps({text: [text]}, separators=(",", ":"))
+
+
+def test_what_orjson_would_write_differently_is_escaped_or_falls_back() -> None:
+    assert dumps({"name": "Zoë"}) == '{"name":"Zo\\u00eb"}'  # the stdlib escapes non-ASCII
+    assert dumps(["\x7f", "\U0001f600"]) == '["\\u007f","\\ud83d\\ude00"]'  # DEL; astral: a surrogate pair
+    assert dumps(["\ud800"]) is None  # a lone surrogate: orjson refuses it, the stdlib writes it
     assert dumps({"id": 2**64}) is None  # past 64 bits
     assert dumps({"at": datetime(2026, 1, 1, tzinfo=UTC)}) is None  # a type Connexion's encoder formats
     assert dumps({"a": [1, "b", None, True]}) == '{"a":[1,"b",null,true]}'

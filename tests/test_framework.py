@@ -30,6 +30,27 @@ def test_the_handler_is_decorated_once_per_operation_not_per_request(client: Any
     assert len(calls) == first  # stock Connexion 3.3 inspects the signature on every request
 
 
+def test_security_functions_are_inspected_once_not_per_request(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                               arrange: Any) -> None:
+    import connexion.security as security
+
+    calls: list[int] = []
+    real = security.inspect_function_arguments
+
+    def counted(fn: Any) -> Any:
+        calls.append(1)
+        return real(fn)
+
+    monkeypatch.setattr(security, "inspect_function_arguments", counted)
+    headers = {"Authorization": arrange.token("unleash", "admin")}
+    client.get("/api/admin/logins", headers=headers)
+    first = len(calls)
+    for _ in range(5):
+        assert client.get("/api/admin/logins", headers=headers).status_code == 200
+        assert client.get("/api/admin/logins").status_code == 401
+    assert len(calls) == first  # stock Connexion 3.3 inspects twice per request
+
+
 def test_vendor_reads_run_inline_on_sqlite_and_the_control_plane_in_the_pool(
         client: Any, store: Any, monkeypatch: pytest.MonkeyPatch, arrange: Any) -> None:
     headers = {"Authorization": arrange.token("unleash", "admin")}

@@ -10,6 +10,9 @@ these subclasses rely on. Two things differ from stock Connexion:
   on SQLite is a few milliseconds of in-process work with no lock to wait for (WAL readers never
   block), so vendor handlers run inline on the event loop there; on PostgreSQL (network round
   trips) and for the control plane (writes that may wait for SQLite's write lock) they keep the pool.
+
+A third: the security handlers ask `inspect` twice per request whether the scheme's function takes
+`required_scopes`/`request`; `SECURITY_MAP` has them remember the answer per function.
 """
 
 from __future__ import annotations
@@ -22,9 +25,24 @@ from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
 from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.security import SECURITY_HANDLERS, AbstractSecurityHandler
 from starlette.concurrency import run_in_threadpool
 
 INLINE_KEY = "loginaudit_inline"  # per-API option: run this API's sync handlers on the event loop
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+    return bool(AbstractSecurityHandler._accepts_kwarg(func, keyword))
+
+
+class _RememberedSignatures:
+    _accepts_kwarg = staticmethod(_accepts_kwarg)
+
+
+# Connexion's handler class per security scheme type, each answering `_accepts_kwarg` from memory.
+SECURITY_MAP: dict[str, type] = {kind: type(handler.__name__, (_RememberedSignatures, handler), {})
+                                  for kind, handler in SECURITY_HANDLERS.items()}
 
 
 class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
@@ -91,4 +109,5 @@ class App(AsyncApp):  # type: ignore[misc]
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         self._middleware_app = OnceASGIApp()
+        kwargs.setdefault("security_map", SECURITY_MAP)
         AbstractApp.__init__(self, import_name, **kwargs)

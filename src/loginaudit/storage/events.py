@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, Row, Select, and_, case, false, func, not_, or_, select, true
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -118,52 +135,93 @@ def _strpos(element: Any, compiler: Any, **kw: Any) -> str:
     return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
-def compile_expr(expr: Expr) -> ColumnElement[bool]:
-    """Criteria tree → SQLAlchemy boolean clause (values are always bound parameters).
+Shape = tuple[Any, ...]  # a criteria tree with its values taken out: all the SQL text depends on
+
+
+def shaped(expr: Expr, values: list[Any]) -> Shape:
+    """The shape of `expr`, its values appended to `values` in the order `_clause` binds them.
+
+    Only what changes the SQL text is in a shape (fields, operators, NULL tests, empty sets), so
+    the windows, ids and names of a connector's walk share one statement, built and compiled once
+    (building and cache-keying a statement per request was ~1 ms of a QRadar walk's 5; issue 20)."""
+    expr = _storable_only(expr)
+    match expr:
+        case Cmp(field=f, op=op, value=v):
+            if v is None:
+                return ("null", f, op)
+            values.append(v)
+            return ("cmp", f, op)
+        case In(field=f, values=vs, negate=neg):
+            if not vs:
+                return ("empty", neg)
+            values.append(list(vs))
+            return ("in", f, neg)
+        case Between(field=f, low=lo, high=hi, negate=neg):
+            values.extend((lo, hi))
+            return ("between", f, neg)
+        case IsNull(field=f, negate=neg):
+            return ("isnull", f, neg)
+        case Text(field=f, mode=mode, value=v, casefold=fold):
+            v = v.lower() if fold else v
+            if mode == "equals" or (not fold and mode == "contains"):
+                values.append(v)
+            elif not fold:  # prefix
+                values.extend((len(v), v))
+            else:
+                escaped = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                values.append(escaped + "%" if mode == "prefix" else "%" + escaped + "%")
+            return ("text", f, mode, fold)
+        case Not(expr=e):
+            return ("not", shaped(e, values))
+        case And(exprs=es):
+            return ("and", *[shaped(e, values) for e in es])
+        case Or(exprs=es):
+            return ("or", *[shaped(e, values) for e in es])
+    raise TypeError(expr)
+
+
+def _bind(names: Iterator[int], type_: Any, *, expanding: bool = False) -> Any:
+    return bindparam(f"p{next(names)}", type_=type_, expanding=expanding)
+
+
+def _clause(shape: Shape, names: Iterator[int]) -> ColumnElement[bool]:
+    """A shape → SQLAlchemy boolean clause, its values bound as p0, p1, ... in `shaped`'s order.
 
     Two-valued logic: a comparison with a NULL column is false (or true for `!=` and negated
     forms), never unknown, so `Not(e)` always matches exactly the rows `e` does not.
     """
-    expr = _storable_only(expr)
-    match expr:
-        case Cmp(field=f, op=op, value=v):
-            col = _column(f)
-            if v is None:
-                return col.is_(None) if op == "=" else col.is_not(None) if op == "!=" else false()
-            if op == "!=":
-                return _unknown_or(col, col != v)
-            return _known(col, _OPS[op](col, v))
-        case In(field=f, values=vs, negate=neg):
-            col = _column(f)
-            if not vs:
-                return true() if neg else false()
-            return _unknown_or(col, col.not_in(vs)) if neg else _known(col, col.in_(vs))
-        case Between(field=f, low=lo, high=hi, negate=neg):
-            col = _column(f)
-            clause = col.between(lo, hi)
+    kind = shape[0]
+    if kind in ("not", "and", "or"):
+        parts = [_clause(part, names) for part in shape[1:]]
+        return not_(parts[0]) if kind == "not" else and_(true(), *parts) if kind == "and" else or_(false(), *parts)
+    if kind == "empty":
+        return true() if shape[1] else false()
+    col = _column(shape[1])
+    match shape:
+        case ("null", _, op):
+            return col.is_(None) if op == "=" else col.is_not(None) if op == "!=" else false()
+        case ("cmp", _, op):
+            value = _bind(names, col.type)
+            return _unknown_or(col, col != value) if op == "!=" else _known(col, _OPS[op](col, value))
+        case ("in", _, neg):
+            values = _bind(names, col.type, expanding=True)
+            return _unknown_or(col, col.not_in(values)) if neg else _known(col, col.in_(values))
+        case ("between", _, neg):
+            clause = col.between(_bind(names, col.type), _bind(names, col.type))
             return _unknown_or(col, not_(clause)) if neg else _known(col, clause)
-        case IsNull(field=f, negate=neg):
-            col = _column(f)
+        case ("isnull", _, neg):
             return col.is_not(None) if neg else col.is_(None)  # type: ignore[no-any-return]
-        case Text(field=f, mode=mode, value=v, casefold=fold):
-            col = _column(f)
-            subject, v = (func.lower(col), v.lower()) if fold else (col, v)
+        case ("text", _, mode, fold):
+            subject = func.lower(col) if fold else col
             if mode == "equals":
-                return _known(col, subject == v)
+                return _known(col, subject == _bind(names, col.type))
             if not fold:  # SQLite's LIKE ignores ASCII case: exact tests by position instead
                 if mode == "prefix":
-                    return _known(col, func.substr(col, 1, len(v)) == v)
-                return _known(col, _Position(col, v) > 0)
-            escaped = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = escaped + "%" if mode == "prefix" else "%" + escaped + "%"
-            return _known(col, subject.like(pattern, escape="\\"))
-        case Not(expr=e):
-            return not_(compile_expr(e))
-        case And(exprs=es):
-            return and_(true(), *(compile_expr(e) for e in es))
-        case Or(exprs=es):
-            return or_(false(), *(compile_expr(e) for e in es))
-    raise TypeError(expr)
+                    length = _bind(names, Integer())
+                    return _known(col, func.substr(col, 1, length) == _bind(names, col.type))
+                return _known(col, _Position(col, _bind(names, col.type)) > 0)
+            return _known(col, subject.like(_bind(names, col.type), escape="\\"))
+    raise TypeError(shape)
 
 
 Order = tuple[tuple[str, bool], ...]  # (field, descending)
@@ -207,40 +265,72 @@ def _order_by(name: str, desc: bool) -> Any:
     return term
 
 
-def _filtered(stmt: Select[Any], q: EventQuery) -> Select[Any]:
-    if q.where is not None:
-        stmt = stmt.where(compile_expr(tightened(q.where)))
-    if q.after is not None:
-        stmt = stmt.where(_keyset(q.order, q.after))
-    stmt = stmt.order_by(*(_order_by(f, d) for f, d in q.order))
+@dataclass(frozen=True)
+class _Form:
+    """What a query's SQL text depends on (its values are bound apart): one statement per form."""
+
+    where: Shape | None
+    order: Order
+    after: int  # how many keyset values (0: none)
+    offset: bool
+    limit: bool
+
+
+def _form(q: EventQuery) -> tuple[_Form, dict[str, Any]]:
+    values: list[Any] = []
+    where = shaped(tightened(q.where), values) if q.where is not None else None
+    params = {f"p{i}": v for i, v in enumerate(values)}
+    after = tuple(q.after or ())
+    params.update({f"k{i}": v for i, v in enumerate(after)})
     if q.offset:
-        stmt = stmt.offset(q.offset)
+        params["offset"] = q.offset
     if q.limit is not None:
-        stmt = stmt.limit(q.limit)
+        params["limit"] = q.limit
+    return _Form(where, q.order, len(after), bool(q.offset), q.limit is not None), params
+
+
+def _filtered(stmt: Select[Any], form: _Form) -> Select[Any]:
+    if form.where is not None:
+        stmt = stmt.where(_clause(form.where, itertools.count()))
+    if form.after:
+        keys = [bindparam(f"k{i}", type_=_column(name).type) for i, (name, _) in enumerate(form.order[:form.after])]
+        stmt = stmt.where(_keyset(form.order, keys))
+    stmt = stmt.order_by(*(_order_by(f, d) for f, d in form.order))
+    if form.offset:
+        stmt = stmt.offset(bindparam("offset", type_=Integer()))
+    if form.limit:
+        stmt = stmt.limit(bindparam("limit", type_=Integer()))
     return stmt
 
 
 _joined = LoginEvent.__table__.outerjoin(Credential.__table__, _EVENTS["credential_id"] == _CREDENTIALS["id"])
 DEFERRED_OFFSET = 1000  # from here an offset page finds its ids first, then loads just those rows
+STATEMENTS_KEPT = 512  # statements per form kept (a form is a filter's structure, not its values)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _rows_statement(form: _Form, columns: tuple[str, ...], joined: bool, deferred: bool) -> Select[Any]:
+    picked = [FIELDS[c].label(c) if c in FIELDS else JOINED_COLUMNS[c][1].label(JOINED_COLUMNS[c][0])
+              for c in columns]
+    stmt = select(*picked).select_from(_joined if joined else LoginEvent.__table__)
+    if deferred:
+        # A deep offset skips its rows in an id-only query, then reads just the page's rows
+        # (skipping full rows is 2.2 s at 500k; see README).
+        ids = _filtered(select(_EVENTS["id"]), form).scalar_subquery()
+        return _filtered(stmt, _Form(None, form.order, 0, False, False)).where(_EVENTS["id"].in_(ids))
+    return _filtered(stmt, form)
 
 
 def event_rows(session: Session, q: EventQuery, columns: Sequence[str] = EVENT_COLUMNS) -> Sequence[EventRow]:
     """The events `q` selects, as rows of just `columns` (event fields, or a JOINED_COLUMNS name as
     its short label): a vendor shows a few columns of a page, and a row costs a fraction of an
-    ORM object with its identity map and relationships (issue 20: ORM loading was 20-28% of a request)."""
-    picked = [FIELDS[c].label(c) if c in FIELDS else JOINED_COLUMNS[c][1].label(JOINED_COLUMNS[c][0])
-              for c in columns]
+    ORM object with its identity map and relationships (issue 20: ORM loading was 20-28% of a request).
+    The statement is built once per form of query (`_Form`) and its values bound per request."""
     filter_joined = _uses_join(q.where) or any(f in JOINED_FIELDS for f, _ in q.order)
     joined = filter_joined or any(c in JOINED_COLUMNS for c in columns)
-    stmt = select(*picked).select_from(_joined if joined else LoginEvent.__table__)
-    if q.offset >= DEFERRED_OFFSET and not filter_joined:
-        # A deep offset skips its rows in an id-only query, then reads just the page's rows
-        # (skipping full rows is 2.2 s at 500k; see README).
-        ids = _filtered(select(_EVENTS["id"]), q).scalar_subquery()
-        stmt = _filtered(stmt, EventQuery(order=q.order)).where(_EVENTS["id"].in_(ids))
-    else:
-        stmt = _filtered(stmt, q)
-    return session.connection().execute(stmt).all()
+    form, params = _form(q)
+    stmt = _rows_statement(form, tuple(columns), joined, q.offset >= DEFERRED_OFFSET and not filter_joined)
+    return session.connection().execute(stmt, params).all()
 
 
 _COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()
@@ -270,12 +360,25 @@ def count_events(session: Session, where: Expr | None, cap: int | None = None, o
     return total
 
 
-def _count(session: Session, where: Expr | None, cap: int | None, offset: int) -> int:
-    inner = select(_EVENTS["id"]).select_from(_joined if _uses_join(where) else LoginEvent.__table__)
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _count_statement(where: Shape | None, joined: bool, offset: bool, cap: bool) -> Select[Any]:
+    inner = select(_EVENTS["id"]).select_from(_joined if joined else LoginEvent.__table__)
     if where is not None:
-        inner = inner.where(compile_expr(tightened(where)))
+        inner = inner.where(_clause(where, itertools.count()))
     if offset:
-        inner = inner.order_by(_EVENTS["id"]).offset(offset)
+        inner = inner.order_by(_EVENTS["id"]).offset(bindparam("offset", type_=Integer()))
+    if cap:
+        inner = inner.limit(bindparam("cap", type_=Integer()))
+    return select(func.count()).select_from(inner.subquery())
+
+
+def _count(session: Session, where: Expr | None, cap: int | None, offset: int) -> int:
+    values: list[Any] = []
+    shape = shaped(tightened(where), values) if where is not None else None
+    params: dict[str, Any] = {f"p{i}": v for i, v in enumerate(values)}
+    if offset:
+        params["offset"] = offset
     if cap is not None:
-        inner = inner.limit(cap)
-    return int(session.connection().execute(select(func.count()).select_from(inner.subquery())).scalar() or 0)
+        params["cap"] = cap
+    stmt = _count_statement(shape, _uses_join(where), bool(offset), cap is not None)
+    return int(session.connection().execute(stmt, params).scalar() or 0)
