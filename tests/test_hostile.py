@@ -211,6 +211,8 @@ def _failures(client: Any, vendor: Vendor, world: dict[str, Any]) -> tuple[int, 
     context = {"auth": mine["auth"], "path": mine.get("path", {}), "query": mine.get("query", {}),
                "hostile_auth": hostile_auth}
     schema = schemathesis.openapi.from_asgi(f"{vendor.base_path}/openapi.json", client.app)
+    # The served document is the published one (Okta: `/logs`); cases are made from the routed copy (`/`).
+    published = dict(zip(vendor.routed_spec["paths"], vendor.spec["paths"], strict=True))
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     failures, tried, succeeded = [], 0, 0
     for template, method, req in _cases(vendor, context):
@@ -218,7 +220,7 @@ def _failures(client: Any, vendor: Vendor, world: dict[str, Any]) -> tuple[int, 
         r = client.request(req.method, req.path, params=req.query, headers=req.headers,
                            content=req.body.encode("utf-8", "surrogatepass") if req.body is not None else None)
         succeeded += r.status_code < 300
-        case = schema[template][method].Case()
+        case = schema[published[template]][method].Case()
         try:
             case.validate_response(r, checks=checks)
         except Exception as exc:  # a FailureGroup: keep the first line of each failure

@@ -215,3 +215,10 @@ def test_rate_limit_headers_and_429(client: Any, org: dict[str, Any]) -> None:
     _get(client, org)
     r = _get(client, org)
     assert (r.status_code, r.json()["errorCode"], r.headers["x-rate-limit-remaining"]) == (429, "E0000047", "0")
+
+
+def test_the_served_document_is_the_published_one_not_the_routed_copy(client: Any) -> None:
+    """`/api/v1/logs/openapi.json` (what Swagger UI shows) says server `/api/v1`, path `/logs`, as
+    `openapi/okta.yaml` does: the re-rooted copy it is routed by would show path `/` (issue 16)."""
+    doc = client.get("/api/v1/logs/openapi.json").json()
+    assert doc["servers"] == [{"url": "/api/v1"}] and list(doc["paths"]) == ["/logs"]

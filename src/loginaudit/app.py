@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
 
 from connexion.jsonifier import Jsonifier
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
@@ -33,6 +35,35 @@ class RootPaths:
         if scope["type"] == "http" and scope["path"] in self.roots:
             scope = {**scope, "path": scope["path"] + "/", "raw_path": scope["path"].encode() + b"/"}
         await self.app(scope, receive, send)
+
+
+class PublishedSpecUI(SwaggerUIAPI):  # type: ignore[misc]
+    """Swagger UI and `openapi.json` of a mounted vendor show the document it publishes (Okta: server
+    `/api/v1`, path `/logs`), not the re-rooted copy it is routed by (path `/`, found by the browser test)."""
+
+    MOUNTED: ClassVar[dict[str, Any]] = {v.base_path: v for v in VENDORS if v.mount}
+
+    def _spec_for_prefix(self, request: Any) -> dict[str, Any]:
+        vendor = self.MOUNTED.get(self.base_path)
+        if vendor is None:
+            return super()._spec_for_prefix(request)  # type: ignore[no-any-return]
+        outer = self._base_path_for_prefix(request).removesuffix(vendor.base_path)  # a proxy's prefix, if any
+        server = urlparse(vendor.spec["servers"][0]["url"]).path.rstrip("/")
+        return {**vendor.spec, "servers": [{"url": outer + server}]}
+
+
+class PublishedSpecMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
+    """Connexion 3.3's `add_api`, making a PublishedSpecUI (its own names SwaggerUIAPI outright)."""
+
+    def add_api(self, specification: Any, base_path: str | None = None, arguments: dict[str, Any] | None = None,
+                **kwargs: Any) -> None:
+        api = PublishedSpecUI(specification, base_path=base_path, arguments=arguments, default=self.default_fn,
+                              **kwargs)
+        self.router.mount(api.base_path, app=api.router)
+
+
+MIDDLEWARES = [PublishedSpecMiddleware if m is SwaggerUIMiddleware else m
+               for m in ConnexionMiddleware.default_middlewares]
 
 
 def _renderer_for(path: str) -> errors.Renderer | None:
@@ -60,6 +91,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
         __name__,
         specification_dir=spec_dir(),
         uri_parser_class=SafeURIParser,
+        middlewares=MIDDLEWARES,
         jsonifier=Jsonifier(json, separators=(",", ":")),  # compact, insertion-ordered
     )
     for vendor in (*VENDORS, CONTROL):
