@@ -98,3 +98,13 @@ def test_every_vendor_is_routed_although_qradars_api_contains_the_others(client:
         path = vendor.url(template).replace("{", "").replace("}", "")
         r = client.get(path)
         assert r.status_code in (200, 400, 401), (vendor.name, path, r.status_code, r.text[:120])
+
+
+def test_making_an_app_leaves_the_shared_middleware_list_alone(app: Any) -> None:
+    """Connexion's `add_middleware` inserts into the list it was given: sharing one list made a second
+    app in the process (the suite's PostgreSQL run) stack every middleware twice and hang."""
+    from connexion.middleware import ConnexionMiddleware
+
+    from loginaudit.app import MIDDLEWARES
+
+    assert len(MIDDLEWARES) == len(ConnexionMiddleware.default_middlewares)

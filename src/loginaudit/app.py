@@ -91,7 +91,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
         __name__,
         specification_dir=spec_dir(),
         uri_parser_class=SafeURIParser,
-        middlewares=MIDDLEWARES,
+        middlewares=list(MIDDLEWARES),  # a copy: add_middleware inserts into the list it is given
         jsonifier=Jsonifier(json, separators=(",", ":")),  # compact, insertion-ordered
     )
     for vendor in (*VENDORS, CONTROL):
