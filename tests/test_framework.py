@@ -10,18 +10,24 @@ import pytest
 import loginaudit.framework
 
 
-def test_the_handler_is_decorated_once_per_operation_not_per_request(client: Any, monkeypatch: pytest.MonkeyPatch,
-                                                                    arrange: Any) -> None:
-    import connexion.decorators.parameter as parameter
-
+def _inspections_counted(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
+    """A list that grows by one each time `module` calls Connexion's `inspect_function_arguments`."""
     calls: list[int] = []
-    real = parameter.inspect_function_arguments
+    real = module.inspect_function_arguments
 
     def counted(fn: Any) -> Any:
         calls.append(1)
         return real(fn)
 
-    monkeypatch.setattr(parameter, "inspect_function_arguments", counted)
+    monkeypatch.setattr(module, "inspect_function_arguments", counted)
+    return calls
+
+
+def test_the_handler_is_decorated_once_per_operation_not_per_request(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                    arrange: Any) -> None:
+    import connexion.decorators.parameter as parameter
+
+    calls = _inspections_counted(monkeypatch, parameter)
     headers = {"Authorization": arrange.token("unleash", "admin")}
     client.get("/api/admin/logins", headers=headers)  # the operation's first request may decorate
     first = len(calls)
@@ -34,14 +40,7 @@ def test_security_functions_are_inspected_once_not_per_request(client: Any, monk
                                                                arrange: Any) -> None:
     import connexion.security as security
 
-    calls: list[int] = []
-    real = security.inspect_function_arguments
-
-    def counted(fn: Any) -> Any:
-        calls.append(1)
-        return real(fn)
-
-    monkeypatch.setattr(security, "inspect_function_arguments", counted)
+    calls = _inspections_counted(monkeypatch, security)
     headers = {"Authorization": arrange.token("unleash", "admin")}
     client.get("/api/admin/logins", headers=headers)
     first = len(calls)

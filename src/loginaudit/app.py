@@ -6,7 +6,6 @@ import json
 import logging
 import os
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlparse
 
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
@@ -48,8 +47,7 @@ class PublishedSpecUI(SwaggerUIAPI):  # type: ignore[misc]
         if vendor is None:
             return super()._spec_for_prefix(request)  # type: ignore[no-any-return]
         outer = self._base_path_for_prefix(request).removesuffix(vendor.base_path)  # a proxy's prefix, if any
-        server = urlparse(vendor.spec["servers"][0]["url"]).path.rstrip("/")
-        return {**vendor.spec, "servers": [{"url": outer + server}]}
+        return {**vendor.spec, "servers": [{"url": outer + vendor.server_path}]}
 
 
 class PublishedSpecMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]

@@ -46,12 +46,16 @@ class Vendor:
     mount: str | None = None
 
     @cached_property
+    def server_path(self) -> str:
+        """The path of the published document's first server URL (Okta: `/api/v1`)."""
+        return str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
+
+    @cached_property
     def routed_spec(self) -> dict[str, Any]:
         """The spec as mounted: under `mount`, paths re-rooted below it (`/logs` under `/api/v1/logs` is `/`)."""
         if self.mount is None:
             return self.spec
-        server = str(urlparse(self.spec["servers"][0]["url"]).path).rstrip("/")
-        below = self.mount.removeprefix(server)
+        below = self.mount.removeprefix(self.server_path)
         paths = {(t.removeprefix(below) or "/"): item for t, item in self.spec["paths"].items()}
         return {**self.spec, "servers": [{"url": self.mount}], "paths": paths}
 

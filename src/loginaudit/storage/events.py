@@ -276,10 +276,17 @@ class _Form:
     limit: bool
 
 
-def _form(q: EventQuery) -> tuple[_Form, dict[str, Any]]:
+def _where(where: Expr | None) -> tuple[Shape | None, dict[str, Any]]:
+    """The filter's shape and its values as the parameters p0, p1, ... its clause binds."""
+    if where is None:
+        return None, {}
     values: list[Any] = []
-    where = shaped(tightened(q.where), values) if q.where is not None else None
-    params = {f"p{i}": v for i, v in enumerate(values)}
+    shape = shaped(tightened(where), values)
+    return shape, {f"p{i}": v for i, v in enumerate(values)}
+
+
+def _form(q: EventQuery) -> tuple[_Form, dict[str, Any]]:
+    where, params = _where(q.where)
     after = tuple(q.after or ())
     params.update({f"k{i}": v for i, v in enumerate(after)})
     if q.offset:
@@ -373,9 +380,7 @@ def _count_statement(where: Shape | None, joined: bool, offset: bool, cap: bool)
 
 
 def _count(session: Session, where: Expr | None, cap: int | None, offset: int) -> int:
-    values: list[Any] = []
-    shape = shaped(tightened(where), values) if where is not None else None
-    params: dict[str, Any] = {f"p{i}": v for i, v in enumerate(values)}
+    shape, params = _where(where)
     if offset:
         params["offset"] = offset
     if cap is not None:
