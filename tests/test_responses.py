@@ -118,3 +118,20 @@ def test_head_is_answered_from_the_same_memory_without_a_body(client: Any, world
     head = client.head(UNLEASH, headers=world["auth"])
     assert len(reads) == 1 and head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_expired_answers_are_let_go_when_new_ones_come() -> None:
+    """A walk asks every page once: what it leaves behind is gone after MAX_AGE, not kept to the byte cap."""
+    kept = responses.Remembered()
+
+    def answer(made: float) -> responses.Answer:
+        return responses.Answer("g1", made, {"headers": []}, b"x" * 1000)
+
+    start = time.monotonic() - 0.5
+    for i in range(50):
+        kept.put(("old", i), answer(start + i * 0.001))
+    kept.get(("old", 3), "g1")  # a hit moves an answer to the new end; it still expires by its age
+    assert len(kept.answers) == 50
+    kept.put(("new", 0), answer(start + responses.MAX_AGE + 0.0255))  # 26 of the old ones are now too old
+    assert sorted(k[1] for k in kept.answers if k[0] == "old")[:2] == [3, 26] and len(kept.answers) == 26
+    assert kept.bytes == sum(a.size for a in kept.answers.values())

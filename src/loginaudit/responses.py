@@ -65,9 +65,16 @@ class Remembered:
         return answer
 
     def put(self, key: tuple[Any, ...], answer: Answer) -> None:
+        """Keep `answer`, first letting go of the expired ones at the old end: a connector's walk never
+        asks a page twice, and without this its answers filled the byte cap (64 MB of a 214 MB server)."""
         if answer.size > MAX_ENTRY:
             return
         self.drop(key)
+        while self.answers:
+            oldest_key, oldest = next(iter(self.answers.items()))
+            if answer.made - oldest.made <= MAX_AGE:
+                break
+            self.drop(oldest_key)
         self.answers[key] = answer
         self.bytes += answer.size
         while self.bytes > MAX_BYTES:
