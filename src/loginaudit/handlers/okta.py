@@ -304,7 +304,7 @@ def listLogEvents(token_info: dict[str, Any], since: str | None = None, until: s
         order: Order = (("id", False),) if polling else (("occurred_at", desc), ("id", desc))
         rows = event_rows(s, EventQuery(where=where, order=order, limit=limit + 1, after=cursor), READ)
         page = rows[:limit]
-        names = login_rows(s, (ev.credential_id for ev in page))
+        names = login_rows(s, (ev.credential_id for ev in page), names_only=True)
         body = [_log_event(ev, names) for ev in page]
     params = dict(request.query_params)
     links = [_link(params, "self")]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, func, insert, select, text
+from sqlalchemy import Row, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
@@ -331,18 +331,26 @@ def credentials_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, 
 
 
 _CRED, _PERSON = Credential.__table__.c, Person.__table__.c
+_WITH_PERSON = Credential.__table__.join(Person.__table__, _CRED.person_id == _PERSON.id)
+_PAGE_IDS = _CRED.id.in_(bindparam("ids", expanding=True))
+# Built once, the page's ids bound per call (building and cache-keying an IN list per page cost ~0.15 ms).
 _LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_at.label("person_created_at"),
                  _PERSON.sis_id.label("person_sis_id"), _PERSON.uuid.label("person_uuid")).select_from(
-    Credential.__table__.join(Person.__table__, _CRED.person_id == _PERSON.id))
+    _WITH_PERSON).where(_PAGE_IDS)
+# What a vendor that shows only who signed in reads (Okta, Entra): a fifth of the columns to fetch and convert.
+_NAMES = select(_CRED.id, _PERSON.first_name, _PERSON.last_name, _PERSON.uuid.label("person_uuid")).select_from(
+    _WITH_PERSON).where(_PAGE_IDS)
 
 
-def login_rows(session: Session, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
-    """A page's credentials with their person's names, as rows in one Core query: loading them as ORM
-    objects with person and tenant was 27% of a Canvas page."""
+def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool = False) -> dict[int, Row[Any]]:
+    """A page's credentials with their person's names (`names_only`: id, first_name, last_name and
+    person_uuid alone), as rows in one Core query: loading them as ORM objects with person and tenant was
+    27% of a Canvas page."""
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = cast(Sequence[Row[Any]], session.connection().execute(_LOGINS.where(_CRED.id.in_(wanted))).all())
+    statement = _NAMES if names_only else _LOGINS
+    rows = session.connection().execute(statement, {"ids": wanted}).all()
     return {row.id: row for row in rows}
 
 
