@@ -2,8 +2,10 @@
 
 `tests/golden/answers.json` was recorded from the request path before issue 20's redesign (commit
 19e0280) with `python tests/golden.py record`; `test_golden.py` replays every request against today's
-code and diffs status, headers and body bytes. The store is built from stdlib `random` and explicit
-uuids/secrets only (not the Faker seed), so a dependency upgrade cannot move it.
+code and diffs status, headers and body bytes. Entra's answers were re-recorded once, on purpose, when
+its v1.0 signIn gained the six properties of Microsoft's own model it lacked (and `/beta` was added). The
+store is built from stdlib `random` and explicit uuids/secrets only (not the Faker seed), so a dependency
+upgrade cannot move it.
 """
 
 from __future__ import annotations
@@ -275,6 +277,7 @@ def requests(made: dict[str, Any], ingedata_jwt: str) -> list[Request]:
         Request("entra filter", "GET", "/v1.0/auditLogs/signIns?$top=10&$filter=" + quote(
             "status/errorCode ne 0 or startswith(userPrincipalName,'a')"), en),
         Request("entra select", "GET", "/v1.0/auditLogs/signIns?$top=3&$select=id,createdDateTime,status", en),
+        Request("entra beta page", "GET", "/beta/auditLogs/signIns?$top=20", en),
         Request("control vendors", "GET", "/_loginaudit/vendors"),
         Request("control tokens", "GET", "/_loginaudit/tokens"),
         Request("control events", "GET", "/_loginaudit/events?limit=20"),

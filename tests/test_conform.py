@@ -89,3 +89,14 @@ def test_a_body_that_breaks_the_schema_is_caught(monkeypatch: pytest.MonkeyPatch
     assert re.search(r"Server error|Response violates schema", failed["GET /logins [positive]"])
     console = summary(outcomes)  # the console says why and how to reproduce, not only the JUnit file
     assert re.search(r"FAIL  schemathesis GET /logins \[positive\]\n(      .*\n)*      .*curl -X GET", console), console
+
+
+def test_graph_beta_document_conforms_bundled(live_url: str, arrange: Arrange) -> None:
+    """`--spec entra-beta.yaml` loads the beta document with the v1.0 parts it refers to, and passes."""
+    cred = arrange.credential(arrange.person(), arrange.tenant())
+    arrange.events(*({"credential_id": cred["id"], "occurred_at": at(h + 1)} for h in range(7)))
+    token = arrange.token("entra", "app_auditlog", credential_id=cred["id"])
+    outcomes = conform("entra", live_url, spec_name="entra-beta.yaml", auth={"bearerAuth": f"Bearer {token}"},
+                       params={}, max_examples=5)
+    assert [o for o in outcomes if o.ok is False] == []
+    assert any(o.name == "entra_next_link_paging" and o.ok for o in outcomes)

@@ -37,7 +37,7 @@ def tenant(arrange: Arrange) -> dict[str, Any]:
         {"credential_id": other["id"], "occurred_at": at(1)},  # another tenant's
         {"credential_id": jane["id"], "occurred_at": at(24 * 31)},  # past the 30-day log
     )
-    return {"jane": jane, "jane_person": jane_p,
+    return {"jane": jane, "jane_person": jane_p, "contoso": contoso,
             "token": arrange.token("entra", "app_auditlog", credential_id=jane["id"])}
 
 
@@ -60,6 +60,10 @@ def test_a_sign_in_as_graph_writes_it(client: Any, tenant: dict[str, Any]) -> No
         "riskEventTypes": [], "riskEventTypes_v2": [],
         "resourceDisplayName": "Windows Azure Service Management API",
         "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "homeTenantId": tenant["contoso"]["uuid"], "resourceTenantId": tenant["contoso"]["uuid"],
+        "servicePrincipalId": "", "servicePrincipalName": None, "authenticationAppDeviceDetails": None,
+        "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
         "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": None},
         "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": "Windows", "browser": "Edge",
                          "isCompliant": False, "isManaged": False, "trustType": ""},
@@ -68,6 +72,61 @@ def test_a_sign_in_as_graph_writes_it(client: Any, tenant: dict[str, Any]) -> No
         "appliedConditionalAccessPolicies": [],
     }
     assert uuid.UUID(r.headers["request-id"]) and r.headers["client-request-id"] == r.headers["request-id"]
+
+
+def test_beta_is_the_same_log_with_betas_resource(client: Any, tenant: dict[str, Any]) -> None:
+    """`/beta` answers from the same handler and store; its signIn is beta's (msgraph-beta-sdk's model)."""
+    auth = {"Authorization": f"Bearer {tenant['token']}"}
+    v1 = client.get(URL + "?$top=2", headers=auth).json()
+    r = client.get("/beta/auditLogs/signIns?$top=2", headers=auth)
+    assert (r.status_code, r.headers["content-type"]) == (200, ODATA)
+    beta = r.json()
+    assert beta["@odata.context"] == "https://graph.microsoft.com/beta/$metadata#auditLogs/signIns"
+    assert urlsplit(beta["@odata.nextLink"]).path == "/beta/auditLogs/signIns"
+    for old, new in zip(v1["value"], beta["value"], strict=True):
+        assert "riskEventTypes" not in new and new["deviceDetail"] == {**old["deviceDetail"], "browserId": ""}
+        shared = {k: v for k, v in old.items() if k not in ("riskEventTypes", "deviceDetail")}
+        assert {k: new[k] for k in shared} == shared
+        assert len(new) == 78  # id and the model's 77
+    locked, ghost = beta["value"][1], beta["value"][0]
+    assert ghost["authenticationDetails"][0]["authenticationStepResultDetail"] == "User not found"
+    assert locked["appDisplayName"] == "Office 365" and locked["appOwnerTenantId"] == tenant["contoso"]["uuid"]
+    assert locked["authenticationDetails"] == [{
+        "authenticationStepDateTime": locked["createdDateTime"], "authenticationMethod": "Password",
+        "authenticationMethodDetail": "Password in the cloud", "succeeded": False,
+        "authenticationStepResultDetail": "Account is locked",
+        "authenticationStepRequirement": "Primary authentication"}]
+    assert (locked["signInEventTypes"], locked["userType"], locked["signInIdentifier"], locked["sessionId"]) == (
+        ["interactiveUser"], "member", "jane@contoso.com", "")
+    assert 40 <= locked["processingTimeInMilliseconds"] < 240
+    following = client.get(beta["@odata.nextLink"], headers=auth).json()["value"]
+    assert following[0]["id"] == client.get(URL + "?$top=3", headers=auth).json()["value"][2]["id"]
+    assert following[-1]["sessionId"] and following[-1]["status"]["errorCode"] == 0
+
+
+@pytest.mark.parametrize(("expr", "version", "status", "count"), [
+    ("signInEventTypes/any(t: t eq 'interactiveUser')", "beta", 200, 4),
+    ("signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')", "beta", 200, 4),
+    ("signInEventTypes/any(t: t eq 'nonInteractiveUser')", "beta", 200, 0),
+    ("signInEventTypes/any(t: t eq 'nonInteractiveUser') or status/errorCode eq 50126", "beta", 200, 1),
+    ("signInEventTypes/any(t: t ne 'interactiveUser')", "beta", 400, 0),
+    ("signInEventTypes/any(t: x eq 'interactiveUser')", "beta", 400, 0),
+    ("deviceDetail/any(t: t eq 'x')", "beta", 400, 0),
+    ("signInEventTypes/any(t: t eq 'interactiveUser')", "v1.0", 400, 0),  # not a v1.0 property
+])
+def test_beta_filters_sign_in_event_types_with_any(client: Any, tenant: dict[str, Any], expr: str, version: str,
+                                                   status: int, count: int) -> None:
+    r = client.get(f"/{version}/auditLogs/signIns", params={"$filter": expr},
+                   headers={"Authorization": f"Bearer {tenant['token']}"})
+    assert r.status_code == status, r.text
+    assert len(r.json()["value"]) == count if status == 200 else r.json()["error"]["code"] == "BadRequest"
+
+
+def test_beta_publishes_its_own_bundled_document(client: Any) -> None:
+    doc = client.get("/beta/openapi.json").json()
+    assert doc["servers"][0]["url"] == "/beta" and "entra.yaml#" not in str(doc)  # self-contained
+    assert set(doc["components"]["schemas"]) == {"signIn", "entra_signIn", "Error"}
+    assert client.get("/beta/auditLogs/signIns").json()["error"]["code"] == "InvalidAuthenticationToken"
 
 
 def test_failures_carry_entra_error_codes(client: Any, tenant: dict[str, Any]) -> None:

@@ -76,3 +76,40 @@ def test_the_sdk_raises_graph_errors(live_url: str, token: str) -> None:
         asyncio.run(run())
     assert caught.value.response_status_code == 401
     assert caught.value.error is not None and caught.value.error.code == "InvalidAuthenticationToken"
+
+
+def test_every_property_is_one_the_v1_sdk_models_know(live_url: str, token: str) -> None:
+    """Kiota puts what its model does not know into `additional_data`: empty for every v1.0 sign-in."""
+    async def run() -> Any:
+        return await _client(live_url).audit_logs.sign_ins.get(request_configuration=_config(token, Query(top=5)))
+    for s in asyncio.run(run()).value:
+        assert not s.additional_data and not s.status.additional_data and not s.device_detail.additional_data
+        assert not s.location.additional_data and s.home_tenant_id == s.resource_tenant_id
+
+
+def test_beta_parses_into_the_beta_sdks_models(live_url: str, token: str) -> None:
+    """`/beta` read by msgraph-beta-sdk: nothing in `additional_data`, enum-typed values its enum members."""
+    pytest.importorskip("msgraph_beta", reason="pip install -e '.[beta-client]' (676 MB; .ci/run does)")
+    from msgraph_beta import GraphRequestAdapter as BetaAdapter
+    from msgraph_beta import GraphServiceClient as BetaClient
+    from msgraph_beta.generated.audit_logs.sign_ins.sign_ins_request_builder import (
+        SignInsRequestBuilder as BetaBuilder,
+    )
+
+    async def run() -> Any:
+        adapter = BetaAdapter(AnonymousAuthenticationProvider())
+        adapter.base_url = live_url + "/beta"
+        return await BetaClient(request_adapter=adapter).audit_logs.sign_ins.get(
+            request_configuration=_config(token, BetaBuilder.SignInsRequestBuilderGetQueryParameters(top=5)))
+    beta = asyncio.run(run())
+    for s in beta.value:
+        assert not s.additional_data and not s.status.additional_data and not s.device_detail.additional_data
+    failed = beta.value[1]
+    assert failed.status.error_code == 50126 and failed.authentication_details[0].succeeded is False
+    assert not failed.authentication_details[0].additional_data
+    enums = (failed.authentication_protocol, failed.cross_tenant_access_type, failed.incoming_token_type,
+             failed.original_transfer_method, failed.client_credential_type, failed.token_issuer_type,
+             failed.user_type, failed.managed_service_identity.msi_type)
+    values = [[f.value for f in e] if isinstance(e, list) else e.value for e in enums]  # flags parse to lists
+    assert values == [["none"], ["none"], ["none"], "none", "none", "AzureAD", "member", "none"]
+    assert failed.sign_in_event_types == ["interactiveUser"] and failed.home_tenant_id == failed.resource_tenant_id

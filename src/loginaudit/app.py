@@ -19,7 +19,7 @@ from .framework import INLINE_KEY, App
 from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
-from .registry import CONTROL, VENDORS, allowed_methods, spec_dir, vendor_for
+from .registry import CONTROL, ROUTED, allowed_methods, spec_dir, vendor_for
 from .responses import ResponseCache
 from .storage import Store, bind
 
@@ -40,7 +40,7 @@ class PublishedSpecUI(SwaggerUIAPI):  # type: ignore[misc]
     """Swagger UI and `openapi.json` of a mounted vendor show the document it publishes (Okta: server
     `/api/v1`, path `/logs`), not the re-rooted copy it is routed by (path `/`, found by the browser test)."""
 
-    MOUNTED: ClassVar[dict[str, Any]] = {v.base_path: v for v in VENDORS if v.mount}
+    MOUNTED: ClassVar[dict[str, Any]] = {v.base_path: v for v in ROUTED if v.mount}
 
     def _spec_for_prefix(self, request: Any) -> dict[str, Any]:
         vendor = self.MOUNTED.get(self.base_path)
@@ -92,11 +92,11 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
         middlewares=list(MIDDLEWARES),  # a copy: add_middleware inserts into the list it is given
         jsonifier=Jsonifier(json, separators=(",", ":")),  # compact, insertion-ordered
     )
-    for vendor in (*VENDORS, CONTROL):
+    for vendor in ROUTED:
         _ = vendor.module  # import now, not in the first request's thread (import-lock deadlock)
         app.add_api(
-            vendor.routed_spec if vendor.mount else vendor.spec_file,
-            name=vendor.name,
+            vendor.routed_spec,  # the document as read and bundled (see registry), re-rooted under a mount
+            name=vendor.api_name,
             # Given explicitly, so Connexion mounts the most specific base path first (it sorts by the
             # base path it is given; without one every API sorts alike): QRadar's `/api` contains
             # every other vendor's tree.
@@ -124,7 +124,7 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     # the router answers a mount's own path with a redirect to its trailing slash; a vendor whose
     # operation is at its mount (Okta's /api/v1/logs) is routed there instead
     app.add_middleware(RootPaths, MiddlewarePosition.BEFORE_ROUTING,
-                       roots=frozenset(v.base_path for v in VENDORS if v.root_routed))
+                       roots=frozenset(v.base_path for v in ROUTED if v.root_routed))
     landing.install(app)
     app.store = store
     return app

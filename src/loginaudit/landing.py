@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from .mocking.journal import JOURNAL
 from .quickstart import card
-from .registry import CONTROL, VENDORS, spec_dir
+from .registry import ROUTED, spec_dir
 from .storage import current
 
 
@@ -23,9 +23,9 @@ def _quickstart(root: str) -> str:
         creds = "".join(f"<tr><td>{html.escape(kind)}</td><td><code>{html.escape(secret)}</code></td></tr>"
                         for kind, secret in c.credentials)
         example = f"<pre>{html.escape(c.example)}</pre>" if c.example else ""
-        blocks.append(f"<section id='{c.vendor.name}'><h3>{html.escape(c.vendor.title)}</h3>"
-                      f"<p><code>{html.escape(root + c.vendor.base_path)}</code> · "
-                      f"<a href='{c.vendor.base_path}/ui/'>docs</a></p>"
+        mounts = "".join(f"<p><code>{html.escape(root + api.base_path)}</code> · "
+                         f"<a href='{api.base_path}/ui/'>docs</a></p>" for api in c.vendor.apis)
+        blocks.append(f"<section id='{c.vendor.name}'><h3>{html.escape(c.vendor.title)}</h3>{mounts}"
                       f"<table border='1' cellpadding='3'>{creds}</table>{example}</section>")
     n = store_card.counts
     clock_note = " (frozen)" if store_card.frozen else ""
@@ -48,7 +48,7 @@ def _page(root: str) -> str:
         + (" (client documents: " + ", ".join(f'<a href="/specs/{c}">{c}</a>' for c in v.client_specs) + ")"
            if v.client_specs else "")
         + "</td></tr>"
-        for v in (*VENDORS, CONTROL)
+        for v in ROUTED
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>loginaudit</title></head><body>"
@@ -59,7 +59,7 @@ def _page(root: str) -> str:
 
 
 def install(app: Any) -> None:
-    files = {f for v in (*VENDORS, CONTROL) for f in (v.spec_file, *v.client_specs)}
+    files = {f for v in ROUTED for f in (v.spec_file, *v.client_specs)}
 
     async def index(request: Request) -> Response:
         root = f"{request.url.scheme}://{request.url.netloc}"

@@ -61,7 +61,8 @@ def banner_lines(store_card: StoreCard, root: str) -> list[str]:
     lines = []
     for c in store_card.vendors:
         v = c.vendor
-        lines.append(f"  {v.name:<9} {root}{v.base_path:<40} docs: {root}{v.base_path}/ui/")
+        lines += [f"  {v.name if api is v else '':<9} {root}{api.base_path:<40} docs: {root}{api.base_path}/ui/"
+                  for api in v.apis]
         lines += [f"      {kind:<{width}}  {secret}" for kind, secret in c.credentials]
         if c.example:
             lines += [f"      try: {line}" if i == 0 else f"           {line}"

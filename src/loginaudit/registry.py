@@ -11,13 +11,15 @@ from __future__ import annotations
 import importlib
 import pathlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
+
+from .bundle import bundled
 
 
 def spec_dir() -> pathlib.Path:
@@ -44,6 +46,19 @@ class Vendor:
     # Where the API is mounted when its server URL is another vendor's base (Okta's `/api/v1` is SSOJet's
     # too): the routed copy of the spec is re-rooted there, the published document stays as written.
     mount: str | None = None
+    # More versions of the API, one document each at its own server path (Graph's `/beta` beside `/v1.0`),
+    # answered by the same handlers with the same tokens, settings and rate limits: the same vendor.
+    versions: tuple[str, ...] = ()
+
+    @cached_property
+    def apis(self) -> tuple[Vendor, ...]:
+        """What is routed for this vendor: its document, then one per other version."""
+        return (self, *(replace(self, spec_file=f, versions=(), client_specs=()) for f in self.versions))
+
+    @property
+    def api_name(self) -> str:
+        """The routed document's name for Connexion (`entra`, `entra-beta`): unique per API."""
+        return self.spec_file.removesuffix(".yaml")
 
     @cached_property
     def server_path(self) -> str:
@@ -72,7 +87,7 @@ class Vendor:
     @cached_property
     def spec(self) -> dict[str, Any]:
         with open(spec_dir() / self.spec_file, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)  # type: ignore[no-any-return]
+            return bundled(yaml.safe_load(fh), spec_dir())
 
     @property
     def title(self) -> str:
@@ -149,10 +164,12 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor("ssojet", "ssojet.yaml", "loginaudit.handlers.ssojet", json_type="application/json; charset=utf-8",
            client_specs=("ssojet-legacy.yaml", "ssojet-current.yaml")),
     Vendor("okta", "okta.yaml", "loginaudit.handlers.okta", mount="/api/v1/logs"),
-    Vendor("entra", "entra.yaml", "loginaudit.handlers.entra",
+    Vendor("entra", "entra.yaml", "loginaudit.handlers.entra", versions=("entra-beta.yaml",),
            json_type="application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
 )
 CONTROL = Vendor("control", "control.yaml", "loginaudit.handlers.control", strict_query=True)
+# Every routed API document: each vendor's versions, then the control plane.
+ROUTED: tuple[Vendor, ...] = (*(api for vendor in VENDORS for api in vendor.apis), CONTROL)
 
 
 @lru_cache(maxsize=4096)
@@ -160,7 +177,7 @@ def vendor_for(path: str) -> Vendor | None:
     """The API (vendor or control plane) whose base path is the longest prefix of `path`; asked by
     several middlewares per request, so remembered per path (bounded: paths are client input)."""
     best: Vendor | None = None
-    for vendor in (*VENDORS, CONTROL):
+    for vendor in ROUTED:
         if vendor.serves(path) and (best is None or len(vendor.base_path) > len(best.base_path)):
             best = vendor
     return best
@@ -168,7 +185,7 @@ def vendor_for(path: str) -> Vendor | None:
 
 def allowed_methods(path: str) -> tuple[str, ...]:
     """The methods the specs document for `path` (Connexion's own 405 `Allow` lists only one route's)."""
-    for vendor in (*VENDORS, CONTROL):
+    for vendor in ROUTED:
         for pattern, methods in vendor.routes:
             if pattern.match(path):
                 return methods + (("HEAD",) if "GET" in methods else ())

@@ -44,6 +44,7 @@ class Principal:
     credential_id: int | None = None
     person_id: int | None = None
     tenant_id: int | None = None
+    tenant_uuid: str | None = None  # Graph names tenants by uuid (homeTenantId)
     login: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -82,7 +83,8 @@ def resolve(vendor: str, secret: str) -> tuple[Status, Principal | None, datetim
         principal = Principal(
             token_id=tok.id, kind=tok.kind, grants=tuple(tok.grants or ()),
             credential_id=cred.id if cred else None, person_id=cred.person_id if cred else None,
-            tenant_id=cred.tenant_id if cred else None, login=cred.login if cred else None,
+            tenant_id=cred.tenant_id if cred else None, tenant_uuid=cred.tenant.uuid if cred else None,
+            login=cred.login if cred else None,
         )
         if tok.expires_at is None and (cred is None or cred.expires_at is None):
             if len(_VALID) > 10_000:

@@ -20,14 +20,16 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode
 
+from ..bundle import bundled
 from ..registry import spec_dir
 from .config import auth_entry, build
 from .semantics import CHECKS, CheckSkipped, Outcome
 
 
 def load_spec(name: str) -> tuple[Path, dict[str, Any]]:
+    """A document by path or by name in our `openapi/`, bundled with the siblings it refers to."""
     path = Path(name) if Path(name).exists() else spec_dir() / name
-    return path, yaml.safe_load(path.read_text(encoding="utf-8"))
+    return path, bundled(yaml.safe_load(path.read_text(encoding="utf-8")), path.parent)
 
 
 def api_root(base_url: str, spec: Mapping[str, Any]) -> str:

@@ -40,6 +40,7 @@ def main() -> None:
             ("ssojet", "ssojet-legacy.yaml", {"BearerAuth": tokens["ssojet", "api_key"]}, {"userid": user}),
             ("okta", "okta.yaml", {"apiToken": "SSWS " + tokens["okta", "api_token"]}, {}),
             ("entra", "entra.yaml", {"bearerAuth": "Bearer " + tokens["entra", "app_auditlog"]}, {}),
+            ("entra", "entra-beta.yaml", {"bearerAuth": "Bearer " + tokens["entra", "app_auditlog"]}, {}),
         ]
         for vendor, spec, auth, params in runs:
             outcomes = conform(vendor, base, spec_name=spec, auth=auth, params=params,

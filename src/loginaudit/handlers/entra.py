@@ -1,4 +1,5 @@
-"""Microsoft Entra ID sign-ins through Microsoft Graph, `GET /v1.0/auditLogs/signIns`: OData paging and filters."""
+"""Microsoft Entra ID sign-ins through Microsoft Graph, `GET /v1.0/auditLogs/signIns` and `/beta/...` (one
+handler, the version taken from the path): OData paging and filters."""
 
 from __future__ import annotations
 
@@ -167,7 +168,8 @@ def _error_code(ev: EventRow) -> int:
 NO_USER = "00000000-0000-0000-0000-000000000000"
 
 
-def _sign_in(ev: EventRow, names: Mapping[int, Any]) -> dict[str, Any]:
+def _sign_in(ev: EventRow, names: Mapping[int, Any], tenant: str) -> dict[str, Any]:
+    """The v1.0 signIn: the 29 properties of msgraph-sdk's `models/sign_in.py` and `id`."""
     login = names.get(ev.credential_id) if ev.credential_id is not None else None
     browser, os_name, _ = describe(ev.user_agent or "")
     code = _error_code(ev)
@@ -194,6 +196,12 @@ def _sign_in(ev: EventRow, names: Mapping[int, Any]) -> dict[str, Any]:
         "riskEventTypes_v2": [],
         "resourceDisplayName": "Windows Azure Service Management API",
         "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "homeTenantId": tenant,
+        "resourceTenantId": tenant,
+        "servicePrincipalId": "",
+        "servicePrincipalName": None,
+        "userAgent": ev.user_agent or "",
+        "authenticationAppDeviceDetails": None,
         "status": {"errorCode": code, "failureReason": FAILURES[code] or "Other.",
                    "additionalDetails": None if ev.successful else ev.failure_reason},
         "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": os_name, "browser": browser,
@@ -202,6 +210,55 @@ def _sign_in(ev: EventRow, names: Mapping[int, Any]) -> dict[str, Any]:
                      "geoCoordinates": {"altitude": None, "latitude": None, "longitude": None}},
         "appliedConditionalAccessPolicies": [],
     }
+
+
+MICROSOFT_SERVICES = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # the tenant owning Microsoft's first-party apps
+STEP_RESULTS = {0: "Correct password", 50034: "User not found", 50053: "Account is locked",
+                50126: "Invalid username or password or Invalid on-premise username or password."}
+
+
+BETA_COLLECTIONS = {"signInEventTypes": ("interactiveUser",)}  # what `any` can test on beta, per sign-in
+
+
+def _beta(v1: dict[str, Any], ev: EventRow, tenant: str) -> dict[str, Any]:
+    """beta's signIn (msgraph-beta-sdk's `models/sign_in.py`): v1.0's but `riskEventTypes`, 49 more
+    properties and `deviceDetail.browserId`; the values are entra-beta.yaml's decisions."""
+    code = v1["status"]["errorCode"]
+    owner = MICROSOFT_SERVICES if ev.client_name is None else tenant
+    seed = uuid.UUID(ev.uuid).bytes
+    out = {k: v for k, v in v1.items() if k != "riskEventTypes"}
+    out["deviceDetail"] = {**v1["deviceDetail"], "browserId": ""}
+    out.update({
+        "agent": None, "appOwnerTenantId": owner, "appTokenProtectionStatus": None, "appliedEventListeners": [],
+        "authenticationAppPolicyEvaluationDetails": [], "authenticationContextClassReferences": [],
+        "authenticationDetails": [{"authenticationStepDateTime": v1["createdDateTime"],
+                                   "authenticationMethod": "Password",
+                                   "authenticationMethodDetail": "Password in the cloud",
+                                   "succeeded": code == 0, "authenticationStepResultDetail": STEP_RESULTS[code],
+                                   "authenticationStepRequirement": "Primary authentication"}],
+        "authenticationMethodsUsed": [], "authenticationProcessingDetails": [], "authenticationProtocol": "none",
+        "authenticationRequirement": "singleFactorAuthentication", "authenticationRequirementPolicies": [],
+        "autonomousSystemNumber": None, "azureResourceId": "", "clientCredentialType": "none",
+        "clientSessionId": None, "conditionalAccessAudiences": [], "crossTenantAccessType": "none",
+        "federatedCredentialId": "", "flaggedForReview": False, "globalSecureAccessIpAddress": "",
+        "homeTenantName": "", "incomingTokenType": "none", "ipAddressFromResourceProvider": "",
+        "isTenantRestricted": False, "isThroughGlobalSecureAccess": False,
+        "managedServiceIdentity": {"msiType": "none", "associatedResourceId": None, "federatedTokenId": None,
+                                   "federatedTokenIssuer": None},
+        "mfaDetail": {"authMethod": None, "authDetail": None}, "networkLocationDetails": [],
+        "originalRequestId": ev.uuid, "originalTransferMethod": "none",
+        "privateLinkDetails": {"policyId": "", "policyName": "", "resourceId": "", "policyTenantId": ""},
+        "processingTimeInMilliseconds": 40 + seed[0] % 200, "resourceOwnerTenantId": owner,
+        "resourceServicePrincipalId": "", "rootActorId": None, "servicePrincipalCredentialKeyId": "",
+        "servicePrincipalCredentialThumbprint": "",
+        "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, "session:" + ev.uuid)) if code == 0 else "",
+        "sessionLifetimePolicies": [], "signInEventTypes": list(BETA_COLLECTIONS["signInEventTypes"]),
+        "signInIdentifier": ev.username,
+        "signInIdentifierType": None, "signInTokenProtectionStatus": None, "tokenIssuerName": "",
+        "tokenIssuerType": "AzureAD", "tokenProtectionStatusDetails": None,
+        "uniqueTokenIdentifier": base64.urlsafe_b64encode(seed[::-1]).decode().rstrip("="), "userType": "member",
+    })
+    return out
 
 
 # ---- the query ---------------------------------------------------------------------------------------------
@@ -259,9 +316,11 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
     top = int(query.get("$top") or DEFAULT_TOP)  # the spec bounds it (1..1000)
     order = _order(query.get("$orderby"))
     after = _decode_skiptoken(query["$skiptoken"]) if "$skiptoken" in query else None
+    version = request.url.path.split("/")[1]
     with current().session() as s:
         try:
-            where_filter = (entra_filter.parse(query["$filter"], KINDS, _person_of(s))
+            where_filter = (entra_filter.parse(query["$filter"], KINDS, _person_of(s),
+                                               BETA_COLLECTIONS if version == "beta" else None)
                             if query.get("$filter") else None)
         except entra_filter.FilterError as exc:
             raise GraphError(400, "BadRequest", str(exc)) from None
@@ -272,13 +331,15 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
                        Cmp("occurred_at", ">=", now - RETENTION), where_filter)
         rows = event_rows(s, EventQuery(where=where, order=order, limit=top + 1, after=after), READ)
         page = rows[:top]
-        names = login_rows(s, (ev.credential_id for ev in page))
-        values = [_sign_in(ev, names) for ev in page]
+        names = login_rows(s, (ev.credential_id for ev in page), names_only=True)
+        tenant = str(principal.tenant_uuid)
+        values = [_sign_in(ev, names, tenant) for ev in page]
+    if version == "beta":
+        values = [_beta(v, ev, tenant) for v, ev in zip(values, page, strict=True)]
     select = query.get("$select")
     if select:
         wanted = [f.strip() for f in select.split(",") if f.strip()]
         values = [{k: v[k] for k in wanted if k in v} for v in values]
-    version = request.url.path.split("/")[1]
     body: dict[str, Any] = {"@odata.context": f"https://graph.microsoft.com/{version}/$metadata#auditLogs/signIns"
                             + (f"({select})" if select else ""), "value": values}
     if len(rows) > top:

@@ -3,7 +3,10 @@
 Graph's "List signIns" page and its query-parameter guide: comparisons `eq`, `ne`, `gt`, `ge`, `lt`,
 `le`, the function `startswith(property, 'text')`, `and`, `or`, `not`, parentheses; string literals in
 single quotes (`''` is a quote), date-times bare (`createdDateTime ge 2024-01-01T00:00:00Z`), numbers,
-`true`/`false`, `null`. Properties are paths with `/` (`status/errorCode`, `location/city`). What the
+`true`/`false`, `null`. Properties are paths with `/` (`status/errorCode`, `location/city`). On beta, a
+collection property takes the lambda `any` with `eq` tests joined by `or`
+(`signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')`, what connectors send to
+get both kinds of sign-in from beta). What the
 store keeps becomes a comparison on its columns; what Graph derives from the kind of sign-in
 (`status/errorCode`, `isInteractive`, `clientAppUsed`, ...) is decided per kind in Python.
 """
@@ -30,6 +33,8 @@ GRAMMAR = r"""
       | "(" expr ")"
       | PROP OP literal                          -> cmp
       | _STARTSWITH "(" PROP "," STRING ")"      -> startswith
+      | PROP "(" PROP ":" member (_OR member)* ")" -> any_
+member: PROP OP STRING
 literal: STRING | DATETIME | NUMBER | TRUE | FALSE | NULL
 OP.3: /(eq|ne|gt|ge|lt|le)\b/
 _AND.3: /and\b/
@@ -88,9 +93,10 @@ def _compare(op: str, have: Any, want: Any) -> bool:
 
 
 class _ToCriteria(Connectives):
-    def __init__(self, kinds: Kinds, person_of: Callable[[str], int | None]) -> None:
+    def __init__(self, kinds: Kinds, person_of: Callable[[str], int | None],
+                 collections: Mapping[str, tuple[str, ...]]) -> None:
         super().__init__()
-        self.kinds, self.person_of = kinds, person_of
+        self.kinds, self.person_of, self.collections = kinds, person_of, collections
         self.derived = {name for _, values in kinds.values() for name in values}
 
     @v_args(inline=True)
@@ -149,6 +155,19 @@ class _ToCriteria(Connectives):
             raise FilterError(f"Invalid filter clause: startswith on '{name}' is not supported")
         return Text(COLUMNS[name], "prefix", value, casefold=True)
 
+    @v_args(inline=True)
+    def member(self, var: Token, op: Token, text: Token) -> tuple[str, str, str]:
+        return str(var), str(op), str(text)[1:-1].replace("''", "'")
+
+    def any_(self, children: list[Any]) -> Expr:
+        prop, var, *members = children
+        name = str(prop).removesuffix("/any")
+        if not str(prop).endswith("/any") or name not in self.collections:
+            raise FilterError(f"Invalid filter clause: property '{prop}' is not supported")
+        if any(v != str(var) or op != "eq" for v, op, _ in members):
+            raise FilterError(f"Invalid filter clause: any() on '{name}' takes {var} eq '...' joined by or")
+        # every sign-in the store keeps has the same collection (interactive user sign-ins)
+        return TRUE if any(value in self.collections[name] for _, _, value in members) else FALSE
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +175,10 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 
-def parse(text: str, kinds: Kinds, person_of: Callable[[str], int | None]) -> Expr:
-    """The $filter as store criteria; FilterError when it does not parse or uses what signIns do not support."""
-    return transform(_parser(), text, _ToCriteria(kinds, person_of), predicates=frozenset({"cmp", "startswith"}),
+def parse(text: str, kinds: Kinds, person_of: Callable[[str], int | None],
+          collections: Mapping[str, tuple[str, ...]] | None = None) -> Expr:
+    """The $filter as store criteria; FilterError when it does not parse or uses what signIns do not support.
+    `collections`: the collection properties `any` may test, with every sign-in's members (beta's)."""
+    return transform(_parser(), text, _ToCriteria(kinds, person_of, collections or {}),
+                     predicates=frozenset({"cmp", "startswith", "any_"}),
                      error=FilterError, syntax="Invalid filter clause")
