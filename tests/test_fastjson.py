@@ -29,6 +29,13 @@ def test_text_outside_printable_ascii_is_escaped_as_the_stdlib_does(text: str) -
     assert dumps({text: [text]}) == json.dumps({text: [text]}, separators=(",", ":"))
 
 
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet=st.sampled_from("\\xUu0e9\"\x7f\x00\u00e9\u00ff\u0100\u20ac\U0001f600")))
+def test_escapes_orjson_wrote_are_told_from_the_codecs(text: str) -> None:
+    """A literal backslash before `x`/`U` (orjson's `\\\\x`) is not one of the codec's `\\xNN` escapes."""
+    assert dumps([text, {text: text}]) == json.dumps([text, {text: text}], separators=(",", ":"))
+
+
 def test_what_orjson_would_write_differently_is_escaped_or_falls_back() -> None:
     assert dumps({"name": "Zoë"}) == '{"name":"Zo\\u00eb"}'  # the stdlib escapes non-ASCII
     assert dumps(["\x7f", "\U0001f600"]) == '["\\u007f","\\ud83d\\ude00"]'  # DEL; astral: a surrogate pair
