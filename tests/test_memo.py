@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from loginaudit.storage import Store
-from loginaudit.storage.memo import remembered
+from loginaudit.storage.memo import remembered, remembered_each
 from loginaudit.storage.models import Tenant
 from loginaudit.storage.records import create_tenant
 
@@ -46,3 +46,26 @@ def test_keep_decides_what_is_remembered(store: Store) -> None:
     for expected in ("first", "second"):
         with store.session() as s:
             assert remembered(s, "test.kept", lambda e=expected: e, keep=lambda v: False) == expected
+
+
+def test_records_are_loaded_once_per_generation_only_the_missing_ones(store: Store) -> None:
+    loads: list[list[int]] = []
+
+    def load(wanted: list[int]) -> dict[int, str]:
+        loads.append(wanted)
+        return {i: f"v{i}" for i in wanted if i != 3}  # 3: no such record
+
+    def read(*ids: int | None) -> dict[int, str]:
+        with store.session() as s:
+            return remembered_each(s, "test.each", ids, load)
+
+    with store.session() as s:
+        create_tenant(s, name="a")
+    assert read(2, 1, None, 2) == {1: "v1", 2: "v2"}
+    assert read(1, 3, 4) == {1: "v1", 4: "v4"}
+    assert loads == [[1, 2], [3, 4]]  # 1 remembered; 3 answered for by nobody, so asked again next time
+    with store.session() as s:
+        create_tenant(s, name="b")
+        assert remembered_each(s, "test.each", [1], load) == {1: "v1"}  # mid-write: loaded, not kept
+    assert read(1) == {1: "v1"}
+    assert loads[2:] == [[1], [1]]  # a new generation loads again

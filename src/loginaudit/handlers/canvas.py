@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
 from ..storage.events import EventQuery, EventRow, event_rows
-from ..storage.memo import remembered, vendor_settings
+from ..storage.memo import remembered, remembered_each, vendor_settings
 from ..storage.models import Credential, Person, Tenant
 from ..storage.records import MAX_ID, as_id, credentials_of, find, first_root_tenant, login_rows, logins_where, root_of
 from ..timefmt import clamp_utc
@@ -262,26 +262,46 @@ def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, A
 READ = ("id", "uuid", "occurred_at", "event_type", "credential_id", "tenant_id", "person_id")
 
 
+class _Linked(NamedTuple):
+    """What a page links for one login: its account and user ids, its login and user documents."""
+
+    tenant_id: int
+    person_id: int
+    login: dict[str, Any]
+    user: dict[str, Any]
+
+
+def _linked(session: Session, ids: Iterable[int | None], caller: Caller) -> dict[int, _Linked]:
+    """Each login's linked documents, rendered once per store generation and caller's view (rights and
+    zone): a walk through hourly windows links the same users page after page (rendering them was a
+    third of a Canvas page). The user document is the one its login shows (its SIS ids, its login_id)."""
+    def load(wanted: list[int]) -> dict[int, _Linked]:
+        return {i: _Linked(c.tenant_id, c.person_id, _login_json(c, caller), _user_json(c, caller, c.login))
+                for i, c in login_rows(session, wanted).items()}
+    view = ("canvas.linked", caller.site_admin, frozenset(caller.grants), caller.zone.key)
+    return remembered_each(session, view, ids, load)
+
+
 def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> dict[str, Any]:
     root = f"{request.url.scheme}://{request.url.netloc}/api/v1"
-    known = login_rows(session, (ev.credential_id for ev in events))
-    logins: dict[int, Row[Any]] = {}
+    known = _linked(session, (ev.credential_id for ev in events), caller)
+    logins: dict[int, _Linked] = {}
     for ev in events:
         if ev.credential_id in known:
             logins.setdefault(ev.credential_id, known[ev.credential_id])
-    accounts = {t: _account(session, t) for t in {c.tenant_id: None for c in logins.values()}}
-    users: dict[int, tuple[Row[Any], str]] = {}
-    for c in logins.values():
-        users.setdefault(c.person_id, (c, c.login))
+    accounts = {t: _account(session, t) for t in {link.tenant_id: None for link in logins.values()}}
+    users: dict[int, dict[str, Any]] = {}
+    for link in logins.values():
+        users.setdefault(link.person_id, link.user)
     return {
         "links": {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
                   "events.user": None, "events.page_view": None},
         "events": [{"id": ev.uuid, "created_at": _time(ev.occurred_at, caller.zone), "event_type": ev.event_type,
                     "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
                               "page_view": None}} for ev in events],  # no page views stored: never dangling
-        "linked": {"logins": [_login_json(c, caller) for c in logins.values()],
+        "linked": {"logins": [link.login for link in logins.values()],
                    "accounts": [a for a in accounts.values() if a is not None],
-                   "users": [_user_json(p, caller, login) for p, login in users.values()],
+                   "users": list(users.values()),
                    "page_views": []},
     }
 

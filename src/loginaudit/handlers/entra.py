@@ -23,7 +23,7 @@ from ..storage import clock, current
 from ..storage.criteria import And, Cmp, IsNull, Not, Or, Text, all_of
 from ..storage.events import EventQuery, EventRow, Order, event_rows
 from ..storage.models import Person
-from ..storage.records import MAX_ID, find, login_rows
+from ..storage.records import MAX_ID, find, login_names
 from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, resolve
 from ..useragent import describe
@@ -331,7 +331,7 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
                        Cmp("occurred_at", ">=", now - RETENTION), where_filter)
         rows = event_rows(s, EventQuery(where=where, order=order, limit=top + 1, after=after), READ)
         page = rows[:top]
-        names = login_rows(s, (ev.credential_id for ev in page), names_only=True)
+        names = login_names(s, (ev.credential_id for ev in page))
         tenant = str(principal.tenant_uuid)
         values = [_sign_in(ev, names, tenant) for ev in page]
     if version == "beta":

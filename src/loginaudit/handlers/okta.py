@@ -23,7 +23,7 @@ from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, IsNull, Or, Text, all_of
 from ..storage.events import EventQuery, EventRow, Order, event_rows
-from ..storage.records import MAX_ID, login_rows
+from ..storage.records import MAX_ID, login_names
 from ..timefmt import EPOCH, iso_ms_z, parse_iso
 from ..tokens import Principal, TokenKind, resolve
 from ..useragent import describe
@@ -304,7 +304,7 @@ def listLogEvents(token_info: dict[str, Any], since: str | None = None, until: s
         order: Order = (("id", False),) if polling else (("occurred_at", desc), ("id", desc))
         rows = event_rows(s, EventQuery(where=where, order=order, limit=limit + 1, after=cursor), READ)
         page = rows[:limit]
-        names = login_rows(s, (ev.credential_id for ev in page), names_only=True)
+        names = login_names(s, (ev.credential_id for ev in page))
         body = [_log_event(ev, names) for ev in page]
     params = dict(request.query_params)
     links = [_link(params, "self")]

@@ -10,7 +10,7 @@ has written: its rows are not yet the generation's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -57,9 +57,43 @@ def remembered(session: Session, key: Hashable, compute: Callable[[], T],
     return value
 
 
+# Per-record values (a page's linked logins and users): a connector's walk meets the same few thousand
+# people page after page, so each is loaded and rendered once per generation rather than once per page.
+_EACH_KEPT = 20_000
+_EACH: dict[tuple[Hashable, int, str | None], Any] = {}
+_MISSING = object()
+
+
+def remembered_each(session: Session, kind: Hashable, ids: Iterable[int | None],
+                    load: Callable[[list[int]], Mapping[int, T]]) -> dict[int, T]:
+    """`load(ids)` as of the session's generation, by id: only the ids not remembered are loaded, in one
+    call (ids `load` does not answer for are asked again next time: they are rare, e.g. a deleted login)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if _changed(session):
+        return dict(load(wanted))
+    at = session_generation(session)
+    found: dict[int, T] = {}
+    missing = []
+    for ident in wanted:
+        value = _EACH.get((kind, ident, at), _MISSING)
+        if value is _MISSING:
+            missing.append(ident)
+        else:
+            found[ident] = value
+    if missing:
+        loaded = load(missing)
+        if not _changed(session):
+            if len(_EACH) + len(loaded) > _EACH_KEPT:
+                _EACH.clear()  # older generations' records are dead; a walk's working set comes back
+            _EACH.update(((kind, ident, at), value) for ident, value in loaded.items())
+        found.update(loaded)
+    return found
+
+
 def forget() -> None:
     """After a reset (the generation moved already; this frees the memory)."""
     _REMEMBERED.clear()
+    _EACH.clear()
 
 
 def vendor_settings(session: Session, vendor: str, defaults: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
 from . import clock
+from .memo import remembered_each
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
 MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
@@ -352,6 +353,11 @@ def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool 
     statement = _NAMES if names_only else _LOGINS
     rows = session.connection().execute(statement, {"ids": wanted}).all()
     return {row.id: row for row in rows}
+
+
+def login_names(session: Session, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
+    """`login_rows(..., names_only=True)`, each login remembered per store generation (Okta, Entra)."""
+    return remembered_each(session, "login_names", ids, lambda wanted: login_rows(session, wanted, names_only=True))
 
 
 def root_of(session: Session, tenant: Tenant) -> Tenant:
