@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
@@ -220,7 +219,7 @@ def _time(at: datetime, zone: ZoneInfo) -> str:
     return local.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _login_json(c: Row[Any], caller: Caller) -> dict[str, Any]:
+def _login_json(c: Any, caller: Caller) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "user_id": c.person_id, "account_id": c.tenant_id, "unique_id": c.login}
     if caller.has("read_sis", "manage_sis"):
         out.update(sis_user_id=c.sis_id, integration_id=c.integration_id)
@@ -244,7 +243,7 @@ def _account(session: Session, tenant_id: int) -> dict[str, Any] | None:
     return remembered(session, ("canvas.account", tenant_id), lambda: _account_json(session, tenant_id))
 
 
-def _user_json(c: Row[Any], caller: Caller, login_id: str | None) -> dict[str, Any]:
+def _user_json(c: Any, caller: Caller, login_id: str | None) -> dict[str, Any]:
     """The user of login row `c` (its person's columns ride along in the row)."""
     name = " ".join(x for x in (c.first_name, c.last_name) if x)
     out: dict[str, Any] = {"id": c.person_id, "name": name, "created_at": _time(c.person_created_at, caller.zone),

