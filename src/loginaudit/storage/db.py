@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
-from .settings import GENERATION_KEY, bump_generation
+from .settings import GENERATION_KEY, bump_generation, generation_sql
 
 log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///loginaudit.db"
@@ -41,8 +42,13 @@ IMMEDIATE = "loginaudit_immediate"  # execution option of a connection that will
 def _sqlite_begin(conn: Connection) -> None:
     """A writing transaction takes SQLite's write lock at BEGIN, waiting for it (busy_timeout): a
     deferred one that read first gets SQLITE_BUSY at once when another process writes, whatever the
-    timeout ("database is locked" under two workers)."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+    timeout ("database is locked" under two workers). Said on the driver connection: every request
+    begins a transaction, and SQLAlchemy's statement execution costs ~20 µs more than sqlite3's."""
+    begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN"
+    try:
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:  # as SQLAlchemy would raise it ("database is locked" is a 503: errors.py)
+        raise DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
 
 
 def make_engine(url: str) -> Engine:
@@ -85,8 +91,7 @@ class Store:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        self._generation_sql = f"SELECT value FROM settings WHERE key = {marker}"
+        self._generation_sql = generation_sql(self.engine.dialect.paramstyle)
         event.listen(self._sessions, "after_flush", _wrote)
         event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
 
