@@ -62,9 +62,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile", default="")
+    parser.add_argument("--database-url", default="", help="another seeded store (default: make bench's)")
     args = parser.parse_args()
     os.environ["LOGINAUDIT_RESPONSE_CACHE"] = "0"
-    url, _ = run._seeded(args.events)
+    url = args.database_url or run._seeded(args.events)[0]
     with run._server(url) as (base, _proc):  # the plan asks the control plane (tokens, the frozen clock)
         plan = [ep for ep in run._plan(base, url) if ep.walk and (not args.vendors or ep.vendor in args.vendors)]
     from loginaudit.asgi import create

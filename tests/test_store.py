@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -147,3 +148,19 @@ def test_bounds_are_tightened_to_one_per_side() -> None:
     assert tightened(Cmp("id", ">", 1)) == Cmp("id", ">", 1)
     same = tightened(And((Cmp("id", ">=", 3), Cmp("id", ">", 3))))
     assert same == Cmp("id", ">", 3)  # strict wins at the same value
+
+
+def test_the_seed_writes_events_in_time_order_as_a_log_grows(store: Store) -> None:
+    """Ids follow time, so a time window's rows lie together in the table (the walks' pages read a few
+    table pages, not one per row); only a logout after midnight lands among the next day's events."""
+    from sqlalchemy import select
+
+    from loginaudit.seed import WINDOW, seed
+    from loginaudit.storage.models import LoginEvent
+
+    seed(store, events=3000, seed=3, anchor=T0)
+    with store.session() as s:
+        times = list(s.scalars(select(LoginEvent.occurred_at).order_by(LoginEvent.id)))
+    assert len(times) == 3000 and times[0] > T0 - WINDOW and times[-1] < T0
+    descents = sum(1 for earlier, later in pairwise(times) if later < earlier)
+    assert descents <= WINDOW.days - 2  # at most one per boundary between the 29 days
