@@ -157,8 +157,9 @@ def _events(rng: random.Random, fake: Faker, habits: list[Habit], anchor: dateti
                             request_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)) if ok else None,
                             **where))
             if ok and len(made) < quota and rng.random() < 0.4:
-                logout_at = min(at + timedelta(minutes=rng.randint(5, 480)), anchor - timedelta(seconds=1))
-                made.append(row(h, logout_at, event_type="logout", **where))
+                logout_at = at + timedelta(minutes=rng.randint(5, 480))
+                if logout_at < anchor:  # a session still open at the anchor has not logged out yet
+                    made.append(row(h, logout_at, event_type="logout", **where))
         made.sort(key=lambda ev: ev["occurred_at"])
         return made
 
