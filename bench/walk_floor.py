@@ -32,12 +32,14 @@ def _serve(mode: str, port: int, url: str) -> None:
     """In the server process: swap Unleash's handler for `mode`'s, then serve as `loginaudit serve` does."""
     import orjson
     import uvicorn
+    from sqlalchemy import select
 
     from loginaudit.handlers import unleash
     from loginaudit.storage import clock, current
     from loginaudit.storage.criteria import Cmp, In, all_of
     from loginaudit.storage.events import EventQuery, event_rows
-    from loginaudit.storage.settings import _GENERATION
+    from loginaudit.storage.models import Setting
+    from loginaudit.storage.settings import GENERATION_KEY
 
     os.environ["LOGINAUDIT_DATABASE_URL"] = url
     shipped, stored, page, raw = unleash.getLoginHistory, {}, [], {}  # type: ignore[var-annotated]
@@ -91,7 +93,7 @@ def _serve(mode: str, port: int, url: str) -> None:
             clock_at.append(_now())
         where = all_of(In("event_type", ("login", "logout")), Cmp("occurred_at", ">=", clock_at[0]))
         with current().engine.connect() as conn:
-            conn.execute(_GENERATION).scalar()
+            conn.execute(select(Setting.value).where(Setting.key == GENERATION_KEY)).scalar()
             ids = [ev.id for ev in event_rows(_NoSession(conn), EventQuery(where=where), ("id",))]  # type: ignore[arg-type]
             conn.rollback()
         return {"events": [stored[i] for i in ids]}, 200, {"Content-Type": unleash.JSON_TYPE}

@@ -163,7 +163,7 @@ def _events(rng: random.Random, fake: Faker, habits: list[Habit], anchor: dateti
         made.sort(key=lambda ev: ev["occurred_at"])
         return made
 
-    days = WINDOW.days - 1  # the days before the anchor's: history ends a day before "now" at the latest
+    days = WINDOW.days - 1  # the newest is the day before the anchor's (its logouts may run up to the anchor)
     for n in range(days):
         quota = total * (n + 1) // days - total * n // days
         yield from day_of_events(anchor - timedelta(days=days - n), quota)

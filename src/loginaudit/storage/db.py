@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
-from .settings import GENERATION_KEY, bump_generation, generation_sql
+from .settings import bump_generation, read_generation
 
 log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///loginaudit.db"
@@ -91,7 +91,6 @@ class Store:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._generation_sql = generation_sql(self.engine.dialect.paramstyle)
         event.listen(self._sessions, "after_flush", _wrote)
         event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
 
@@ -169,15 +168,11 @@ class Store:
             s.execute(delete(Tenant))
 
     def generation(self) -> str | None:
-        """The store's generation (see settings.generation) in one statement on a pooled driver
-        connection: the response cache asks it on every request."""
+        """The store's generation (see settings.generation) on a pooled driver connection, outside any
+        transaction: the response cache asks it on every request."""
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            cursor.execute(self._generation_sql, (GENERATION_KEY,))
-            row = cursor.fetchone()
-            cursor.close()
-            return None if row is None else str(row[0])
+            return read_generation(raw, self.engine.dialect.paramstyle)
         finally:
             raw.close()  # back to the pool, which rolls back whatever the driver began
 

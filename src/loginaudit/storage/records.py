@@ -352,9 +352,8 @@ def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool 
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    statement = _NAMES if names_only else _LOGINS
+    statement, labels = (_NAMES, _NAMES_LABELS) if names_only else (_LOGINS, _LOGINS_LABELS)
     rows = session.connection().execute(statement, {"ids": wanted}).all()
-    labels = _NAMES_LABELS if names_only else _LOGINS_LABELS
     return {row.id: row for row in as_tuples(rows, labels)}
 
 

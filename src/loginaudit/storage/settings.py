@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, insert, select, update
+from sqlalchemy import Connection, CursorResult, insert, update
 from sqlalchemy.orm import Session
 
 from .models import Setting
@@ -32,30 +32,29 @@ def write(session: Session, vendor: str, values: dict[str, Any]) -> None:
 GENERATION_KEY = "store:generation"
 
 
-_GENERATION = select(Setting.__table__.c.value).where(Setting.__table__.c.key == GENERATION_KEY)
 _GENERATION_SQL = {marker: f"SELECT value FROM settings WHERE key = {marker}" for marker in ("?", "%s")}
 
 
-def generation_sql(paramstyle: str) -> str:
-    """The generation's read as driver SQL: `?` for sqlite3 (qmark), `%s` for psycopg (format)."""
-    return _GENERATION_SQL["?" if paramstyle == "qmark" else "%s"]
-
-
-def generation(session: Session) -> str | None:
-    """A value every committed write changes (a reset too): what remembered answers are keyed on.
-    Read on the driver connection of the session's transaction (so it is the generation of the rows the
-    session reads), as the stored JSON text: every request asks it first, and SQLAlchemy's execution of
-    even a prebuilt statement cost ~30 µs of a ~1 ms miss; the ORM's get cost ~600 µs.
-
-    Not the highest event id: on PostgreSQL a batch with lower ids can commit after a later one."""
-    conn = session.connection()
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def read_generation(dbapi_connection: Any, paramstyle: str) -> str | None:
+    """The generation as the stored JSON text, read on a driver connection (`?` for sqlite3's qmark,
+    `%s` for psycopg): every request asks it first, where SQLAlchemy's execution of even a prebuilt
+    statement cost ~30 µs of a ~1 ms miss (the ORM's get ~600 µs)."""
+    cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(generation_sql(conn.dialect.paramstyle), (GENERATION_KEY,))
+        cursor.execute(_GENERATION_SQL["?" if paramstyle == "qmark" else "%s"], (GENERATION_KEY,))
         row = cursor.fetchone()
     finally:
         cursor.close()
     return None if row is None else str(row[0])
+
+
+def generation(session: Session) -> str | None:
+    """A value every committed write changes (a reset too): what remembered answers are keyed on. Read
+    inside the session's transaction, so it is the generation of the rows the session reads.
+
+    Not the highest event id: on PostgreSQL a batch with lower ids can commit after a later one."""
+    conn = session.connection()
+    return read_generation(conn.connection, conn.dialect.paramstyle)
 
 
 def bump_generation(conn: Connection | Session) -> None:
