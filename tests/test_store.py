@@ -164,3 +164,24 @@ def test_the_seed_writes_events_in_time_order_as_a_log_grows(store: Store) -> No
     assert len(times) == 3000 and times[0] > T0 - WINDOW and times[-1] < T0
     descents = sum(1 for earlier, later in pairwise(times) if later < earlier)
     assert descents <= WINDOW.days - 2  # at most one per boundary between the 29 days
+
+
+def test_a_write_lock_not_had_is_sqlalchemys_operational_error(tmp_path: Any) -> None:
+    """BEGIN is said on the driver connection (db._sqlite_begin); a lock it cannot get still raises
+    SQLAlchemy's OperationalError, which errors.py answers as a 503 'store is busy', never a 500."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    Store(url).create_schema()
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer
+    waiting = Store(url)
+    event.listen(waiting.engine, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout=50"))
+    with pytest.raises(OperationalError, match="database is locked"), waiting.session(write=True):
+        pass
+    holder.execute("ROLLBACK")
+    with waiting.session(write=True):  # the connection that failed to begin is usable again
+        pass
