@@ -65,6 +65,17 @@ def dumps(data: Any) -> str | None:
     return _escaped(raw.decode("utf-8"))
 
 
+class Encoded(str):
+    """A body already written as the stdlib would write it (`encoded`): the jsonifier sends it as it is."""
+
+
+def encoded(text: str) -> Encoded:
+    """`text`, compact JSON whose strings may hold raw non-ASCII (orjson's, SQLite's json_object), with
+    that escaped as the stdlib escapes it: SQLite escapes `"`, `\\` and C0 controls as orjson does
+    (tests/test_rendered.py checks every ASCII character and astral ones)."""
+    return Encoded(text if text.isascii() and "\x7f" not in text else _escaped(text))
+
+
 class FastJsonifier(Jsonifier):  # type: ignore[misc]
     """Connexion's serialiser for vendor APIs: orjson where it is byte-identical, the stdlib otherwise."""
 
@@ -72,5 +83,7 @@ class FastJsonifier(Jsonifier):  # type: ignore[misc]
         super().__init__(json, separators=(",", ":"))
 
     def dumps(self, data: Any, **kwargs: Any) -> str:
+        if type(data) is Encoded:
+            return data + "\n"
         fast = None if kwargs else dumps(data)
         return super().dumps(data, **kwargs) if fast is None else fast + "\n"

@@ -16,12 +16,13 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ..errors import VendorError, first_line, respond
+from ..fastjson import encoded
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import Cmp, In, all_of
-from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.events import EventQuery, event_rows
 from ..storage.memo import vendor_settings
-from ..timefmt import iso_ms_z
+from ..storage.rendered import Col, Doc, Flag, IsoMsZ, Mapped, NullWhen, columns, event_json, renderer
 from ..tokens import TokenKind, hex_secret, resolve
 
 RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
@@ -29,7 +30,6 @@ JSON_TYPE = "application/json"  # sent as the registry's json_type
 CSV_TYPE = "text/csv"  # the wire adds "; charset=utf-8", as Express does
 COLUMNS = ("id", "username", "auth_type", "created_at", "successful", "ip", "failure_reason")
 TYPED_COLUMNS = (*COLUMNS, "type")  # Unleash 8: migration 20260605181500-add-type-to-login-history
-READ = ("id", "username", "auth_method", "occurred_at", "successful", "ip", "failure_reason", "event_type")
 # Behaviour switches (control plane: /_loginaudit/vendors/unleash/settings), their values and defaults.
 SETTINGS = {"shape": "8.x", "edition": "enterprise"}
 SETTING_CHOICES = {
@@ -130,19 +130,13 @@ def _wants_csv(accept: str) -> bool:
     return ranked.quality("text/csv") > ranked.quality("application/json")
 
 
-def _event(ev: EventRow, typed: bool) -> dict[str, Any]:
-    out = {
-        "id": ev.id,
-        "username": ev.username,
-        "auth_type": AUTH_TYPES.get(ev.auth_method, ev.auth_method),
-        "created_at": iso_ms_z(ev.occurred_at),
-        "successful": ev.successful,
-        "ip": ev.ip,
-        "failure_reason": None if ev.successful else ev.failure_reason,
-    }
-    if typed:  # the new column last, as a row mapper that gained it would add it
-        out["type"] = ev.event_type
-    return out
+# A row as Unleash's login-history store maps it (the new `type` column last, as a row mapper that
+# gained it would add it); rendered by the store (storage/rendered.py).
+DOC: Doc = (("id", Col("id")), ("username", Col("username")),
+            ("auth_type", Mapped("auth_method", tuple(AUTH_TYPES.items()))),
+            ("created_at", IsoMsZ("occurred_at")), ("successful", Flag("successful")), ("ip", Col("ip")),
+            ("failure_reason", NullWhen("successful", Col("failure_reason"))))
+TYPED_DOC: Doc = (*DOC, ("type", Col("event_type")))
 
 
 def _csv_cell(value: Any) -> str:
@@ -174,12 +168,15 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
         kinds = In("event_type", ("login", "logout")) if typed else Cmp("event_type", "=", "login")
         where = all_of(kinds, Cmp("occurred_at", ">=", since),
                        None if tenant is None else Cmp("tenant_id", "=", tenant))
-        rows = [_event(ev, typed) for ev in event_rows(s, EventQuery(where=where), READ)]
-    if _wants_csv(request.headers.get("accept", "")):
-        if not rows:
-            return NoContent, 204, {"Content-Type": CSV_TYPE}
-        return to_csv(rows, TYPED_COLUMNS if typed else COLUMNS), 200, {"Content-Type": CSV_TYPE}
-    return {"events": rows}, 200, {"Content-Type": JSON_TYPE}
+        doc, query = TYPED_DOC if typed else DOC, EventQuery(where=where)
+        if _wants_csv(request.headers.get("accept", "")):
+            rows = [renderer(doc)(ev) for ev in event_rows(s, query, columns(doc))]
+        else:
+            return encoded('{"events":[' + ",".join(event_json(s, query, doc)) + "]}"), 200, \
+                {"Content-Type": JSON_TYPE}
+    if not rows:
+        return NoContent, 204, {"Content-Type": CSV_TYPE}
+    return to_csv(rows, TYPED_COLUMNS if typed else COLUMNS), 200, {"Content-Type": CSV_TYPE}
 
 
 def example_call(root: str, token: Any, session: Any) -> str:

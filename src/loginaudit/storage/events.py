@@ -323,6 +323,11 @@ STATEMENTS_KEPT = 512  # statements per form kept (a form is a filter's structur
 def _rows_statement(form: _Form, columns: tuple[str, ...], joined: bool, deferred: bool) -> Select[Any]:
     picked = [FIELDS[c].label(c) if c in FIELDS else JOINED_COLUMNS[c][1].label(JOINED_COLUMNS[c][0])
               for c in columns]
+    return select_page(form, picked, joined, deferred)
+
+
+def select_page(form: _Form, picked: Sequence[ColumnElement[Any]], joined: bool, deferred: bool) -> Select[Any]:
+    """The statement selecting `picked` of the events of a query of `form` (`form_of`)."""
     stmt = select(*picked).select_from(_joined if joined else LoginEvent.__table__)
     if deferred:
         # A deep offset skips its rows in an id-only query, then reads just the page's rows
@@ -337,11 +342,18 @@ def event_rows(session: Session, q: EventQuery, columns: Sequence[str] = EVENT_C
     its short label): a vendor shows a few columns of a page, and a row costs a fraction of an
     ORM object with its identity map and relationships (issue 20: ORM loading was 20-28% of a request).
     The statement is built once per form of query (`_Form`) and its values bound per request."""
+    form, params, joined, deferred = form_of(q, columns)
+    stmt = _rows_statement(form, tuple(columns), joined, deferred)
+    return as_tuples(session.connection().execute(stmt, params).all(), _labels(tuple(columns)))
+
+
+def form_of(q: EventQuery, columns: Sequence[str]) -> tuple[_Form, dict[str, Any], bool, bool]:
+    """What the statement for `q` reading `columns` depends on (its form, whether it joins the
+    credentials, whether a deep offset is deferred) and the values it binds."""
     filter_joined = _uses_join(q.where) or any(f in JOINED_FIELDS for f, _ in q.order)
     joined = filter_joined or any(c in JOINED_COLUMNS for c in columns)
     form, params = _form(q)
-    stmt = _rows_statement(form, tuple(columns), joined, q.offset >= DEFERRED_OFFSET and not filter_joined)
-    return as_tuples(session.connection().execute(stmt, params).all(), _labels(tuple(columns)))
+    return form, params, joined, q.offset >= DEFERRED_OFFSET and not filter_joined
 
 
 @lru_cache(maxsize=STATEMENTS_KEPT)

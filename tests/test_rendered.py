@@ -1,0 +1,68 @@
+"""Rows rendered by the store (storage/rendered.py) are byte for byte what the Python reference writes.
+
+On SQLite a page's documents come from `json_object(...)`, on PostgreSQL from the same `Doc` rendered
+in Python; both must equal the stdlib's encoding of the reference dicts, for any text a login log may
+hold (every ASCII character, DEL, non-ASCII, astral, backslashes before `x`/`u` and quotes), every
+mapped and unmapped value, both booleans, and timestamps on and off whole seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loginaudit.fastjson import encoded
+from loginaudit.handlers import unleash
+from loginaudit.storage import Store
+from loginaudit.storage.criteria import Cmp, In, all_of
+from loginaudit.storage.events import EventQuery, event_rows
+from loginaudit.storage.models import LoginEvent
+from loginaudit.storage.rendered import Col, Doc, IsoMsZ, Mapped, columns, event_json, renderer
+
+HOSTILE = ["".join(chr(c) for c in range(1, 128)), "é€ü\u2028\ue000\uffff", "😀 astral 𝄞", 'a\\x41 \\u00e9 \\"q\\"',
+           "\\\\x7f", "plain@example.com", "'; DROP TABLE login_events; --", ""]
+START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def hostile(store: Store) -> list[int]:
+    with store.session(write=True) as s:
+        events = []
+        for i, text in enumerate(HOSTILE * 2):
+            events.append(LoginEvent(
+                occurred_at=START + timedelta(seconds=i, microseconds=0 if i % 3 == 0 else 999_999 - i * 1_000),
+                username=text or "x", successful=bool(i % 2), failure_reason=None if i % 4 == 3 else text,
+                auth_method=("password", "http_basic", "saml", "o'dd")[i % 4], ip=text[:45] or None,
+                event_type=("login", "logout")[i % 3 == 1], user_agent=text, city=text[:128] or None))
+        s.add_all(events)
+        s.flush()
+        return [e.id for e in events]
+
+
+DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC,
+                   (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
+                    ("when", IsoMsZ("occurred_at")), ("ua", Col("user_agent")), ("id", Col("id")))]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "constants"])
+def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
+    query = EventQuery(where=all_of(In("event_type", ("login", "logout")), Cmp("occurred_at", ">=", START)), limit=50)
+    with store.session() as s:
+        texts = event_json(s, query, doc)
+        reference = [renderer(doc)(row) for row in event_rows(s, query, columns(doc))]
+    assert len(texts) == len(hostile)
+    assert encoded("[" + ",".join(texts) + "]") == json.dumps(reference, separators=(",", ":"))
+
+
+def test_a_bound_time_compares_as_the_store_writes_it(store: Store, hostile: list[int]) -> None:
+    """A datetime parameter is bound as SQLAlchemy writes it (microseconds always), not as sqlite3's
+    default adapter would (no fraction on a whole second, which sorts before the stored text)."""
+    doc: Doc = (("id", Col("id")),)
+    with store.session() as s:
+        at_start = event_json(s, EventQuery(where=Cmp("occurred_at", "<=", START)), doc)
+        after = event_json(s, EventQuery(where=Cmp("occurred_at", ">", START)), doc)
+    assert at_start == [f'{{"id":{hostile[0]}}}']
+    assert len(after) == len(hostile) - 1
+
