@@ -39,6 +39,7 @@ def _serve(mode: str, port: int, url: str) -> None:
     from loginaudit.storage.criteria import Cmp, In, all_of
     from loginaudit.storage.events import EventQuery, event_rows
     from loginaudit.storage.models import Setting
+    from loginaudit.storage.rendered import columns, renderer
     from loginaudit.storage.settings import GENERATION_KEY
 
     os.environ["LOGINAUDIT_DATABASE_URL"] = url
@@ -50,8 +51,8 @@ def _serve(mode: str, port: int, url: str) -> None:
             since = clock.now(s) - unleash.RETENTION
             where = all_of(In("event_type", ("login", "logout")), Cmp("occurred_at", ">=", since))
             if not stored:  # the projection, written before any request is measured
-                for ev in event_rows(s, EventQuery(where=where), unleash.READ):
-                    stored[ev.id] = orjson.Fragment(orjson.dumps(unleash._event(ev, True)))
+                for ev in event_rows(s, EventQuery(where=where), columns(unleash.TYPED_DOC)):
+                    stored[ev.id] = orjson.Fragment(orjson.dumps(renderer(unleash.TYPED_DOC)(ev)))
                     page.append(stored[ev.id])
             return [ev.id for ev in event_rows(s, EventQuery(where=where), ("id",))]
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import NOW, Arrange, at
-from loginaudit.handlers.qradar import ms_since_epoch
+from loginaudit.timefmt import ms_since_epoch
 
 URL = "/api/access/login_attempts"
 UNPROCESSABLE = "The request was well-formed but was unable to be followed due to semantic errors"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loginaudit.fastjson import encoded
-from loginaudit.handlers import unleash
+from loginaudit.handlers import qradar, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.events import EventQuery, event_rows
@@ -24,6 +24,8 @@ from loginaudit.storage.rendered import Col, Doc, IsoMsZ, Mapped, columns, event
 HOSTILE = ["".join(chr(c) for c in range(1, 128)), "é€ü\u2028\ue000\uffff", "😀 astral 𝄞", 'a\\x41 \\u00e9 \\"q\\"',
            "\\\\x7f", "plain@example.com", "'; DROP TABLE login_events; --", ""]
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC),
+         datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
 
 
 @pytest.fixture
@@ -36,19 +38,22 @@ def hostile(store: Store) -> list[int]:
                 username=text or "x", successful=bool(i % 2), failure_reason=None if i % 4 == 3 else text,
                 auth_method=("password", "http_basic", "saml", "o'dd")[i % 4], ip=text[:45] or None,
                 event_type=("login", "logout")[i % 3 == 1], user_agent=text, city=text[:128] or None))
+        for i, when in enumerate(EDGES):  # JavaScript pads years to four digits; milliseconds before 1970 floor
+            events.append(LoginEvent(occurred_at=when, username=f"edge{i}", successful=bool(i % 2),
+                                     auth_method="http_basic", event_type="login", credential_id=None))
         s.add_all(events)
         s.flush()
         return [e.id for e in events]
 
 
-DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC,
+DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), qradar._doc(("user_id", "attempt_time")),
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", IsoMsZ("occurred_at")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "constants"])
+@pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
-    query = EventQuery(where=all_of(In("event_type", ("login", "logout")), Cmp("occurred_at", ">=", START)), limit=50)
+    query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
         texts = event_json(s, query, doc)
         reference = [renderer(doc)(row) for row in event_rows(s, query, columns(doc))]
@@ -61,8 +66,10 @@ def test_a_bound_time_compares_as_the_store_writes_it(store: Store, hostile: lis
     default adapter would (no fraction on a whole second, which sorts before the stored text)."""
     doc: Doc = (("id", Col("id")),)
     with store.session() as s:
-        at_start = event_json(s, EventQuery(where=Cmp("occurred_at", "<=", START)), doc)
-        after = event_json(s, EventQuery(where=Cmp("occurred_at", ">", START)), doc)
+        at_start = event_json(s, EventQuery(where=all_of(Cmp("occurred_at", "<=", START),
+                                                          Cmp("occurred_at", ">", EDGES[1]))), doc)
+        after = event_json(s, EventQuery(where=all_of(Cmp("occurred_at", ">", START),
+                                                       Cmp("occurred_at", "<", EDGES[3]))), doc)
     assert at_start == [f'{{"id":{hostile[0]}}}']
-    assert len(after) == len(hostile) - 1
+    assert len(after) == len(hostile) - len(EDGES) - 1
 

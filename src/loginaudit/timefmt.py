@@ -44,8 +44,15 @@ def clamp_utc(at: datetime) -> datetime:
 
 
 def iso_ms_z(at: datetime) -> str:
-    """UTC with exactly three fractional digits and `Z`, as JavaScript's Date.toISOString() writes it."""
+    """UTC with exactly three fractional digits and `Z`, as JavaScript's Date.toISOString() writes it
+    (a year before 1000 padded to four digits, as it does: `0999-...`)."""
     utc = at if at.tzinfo is UTC else at.astimezone(UTC)
     if utc.year >= 1000:  # isoformat is the fast path; strftime writes years before 1000 unpadded
         return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def ms_since_epoch(at: datetime) -> int:
+    """Exact integer milliseconds since 1970, floored (floats lose the last digit on some instants)."""
+    delta = at - EPOCH
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..timefmt import iso_ms_z
+from ..timefmt import iso_ms_z, ms_since_epoch
 from .events import FIELDS, EventQuery, event_rows, form_of, select_page
 
 _SQLITE = sqlite.dialect()
@@ -63,14 +63,31 @@ class Mapped:
 
 
 @dataclass(frozen=True)
+class EpochMs:
+    """A timestamp as integer milliseconds since 1970 (floored, as QRadar's Java longs are)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """`then` where the column is true (or equals `equals`, when given), else `otherwise`."""
+
+    name: str
+    then: str
+    otherwise: str
+    equals: str | None = None
+
+
+@dataclass(frozen=True)
 class NullWhen:
     """Null where the `flag` column is true (e.g. no failure reason on a success), else `field`."""
 
     flag: str
-    field: Col | Flag | IsoMsZ | Mapped
+    field: Col | Flag | IsoMsZ | EpochMs | Mapped | Choice
 
 
-Field = Col | Flag | IsoMsZ | Mapped | NullWhen
+Field = Col | Flag | IsoMsZ | EpochMs | Mapped | Choice | NullWhen
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
@@ -92,9 +109,16 @@ def _python(field: Field) -> Callable[[Any], Any]:
     get = operator.attrgetter(field.name)
     if isinstance(field, IsoMsZ):
         return lambda row: None if get(row) is None else iso_ms_z(get(row))
+    if isinstance(field, EpochMs):
+        return lambda row: None if get(row) is None else ms_since_epoch(get(row))
     if isinstance(field, Mapped):
         mapping = dict(field.mapping)
         return lambda row: mapping.get(get(row), get(row))
+    if isinstance(field, Choice):
+        then, otherwise, equals = field.then, field.otherwise, field.equals
+        if equals is None:
+            return lambda row: then if get(row) else otherwise
+        return lambda row: then if get(row) == equals else otherwise
     return get  # Col, Flag: SQLAlchemy's row already holds int/str/bool/None
 
 
@@ -120,6 +144,12 @@ def _sql(field: Field) -> str:
         # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTCDateTime via SQLAlchemy's DATETIME, always with
         # microseconds): the milliseconds truncated, as isoformat(timespec="milliseconds") does
         return f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 12) || 'Z'"
+    if isinstance(field, EpochMs):  # whole seconds by SQLite's calendar, milliseconds from the text
+        return (f"CAST(strftime('%s', substr({col}, 1, 19)) AS INTEGER) * 1000 "
+                f"+ CAST(substr({col}, 21, 3) AS INTEGER)")
+    if isinstance(field, Choice):
+        test = col if field.equals is None else f"{col} = {_quoted(field.equals)}"
+        return f"CASE WHEN {test} THEN {_quoted(field.then)} ELSE {_quoted(field.otherwise)} END"
     if isinstance(field, Mapped):
         whens = " ".join(f"WHEN {_quoted(k)} THEN {_quoted(v)}" for k, v in field.mapping)
         return f"CASE {col} {whens} ELSE {col} END" if whens else col
