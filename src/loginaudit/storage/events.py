@@ -32,6 +32,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..bounded import unstorable_at
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or, Text, tightened
+from .driver import Prepared, fetch, prepare
 from .memo import session_generation
 from .models import Credential, LoginEvent
 
@@ -417,5 +418,12 @@ def _count(session: Session, where: Expr | None, cap: int | None, offset: int) -
         params["offset"] = offset
     if cap is not None:
         params["cap"] = cap
-    stmt = _count_statement(shape, _uses_join(where), bool(offset), cap is not None)
-    return int(session.connection().execute(stmt, params).scalar() or 0)
+    form = (shape, _uses_join(where), bool(offset), cap is not None)
+    if session.connection().dialect.name == "sqlite":
+        return int(fetch(session, _count_prepared(*form), params)[0][0] or 0)
+    return int(session.connection().execute(_count_statement(*form), params).scalar() or 0)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _count_prepared(where: Shape | None, joined: bool, offset: bool, cap: bool) -> Prepared:
+    return prepare(_count_statement(where, joined, offset, cap))

@@ -15,22 +15,18 @@ output differently). SQLite writes non-ASCII raw where the vendors' encoder esca
 from __future__ import annotations
 
 import operator
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import literal_column
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..timefmt import iso_ms_z, ms_since_epoch
+from .driver import SQLITE, Prepared, fetch, prepare
 from .events import FIELDS, EventQuery, event_rows, form_of, select_page
-
-_SQLITE = sqlite.dialect()
 
 
 @dataclass(frozen=True)
@@ -137,7 +133,7 @@ def _sql(field: Field) -> str:
     """SQLite's expression for `field` (SQL text: constants from code only, never from a request)."""
     if isinstance(field, NullWhen):
         return f"CASE WHEN {_sql(Col(field.flag))} THEN NULL ELSE {_sql(field.field)} END"
-    col = str(FIELDS[field.name].compile(dialect=_SQLITE))
+    col = str(FIELDS[field.name].compile(dialect=SQLITE))
     if isinstance(field, Flag):
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN json('true') ELSE json('false') END"
     if isinstance(field, IsoMsZ):
@@ -160,54 +156,9 @@ def json_sql(doc: Doc) -> str:
     return "json_object(" + ", ".join(f"{_quoted(key)}, {_sql(field)}" for key, field in doc) + ")"
 
 
-@dataclass(frozen=True, eq=False)  # one per form (lru_cache), hashed by identity for _expanded's cache
-class _Prepared:
-    """A compiled statement for sqlite3: its text, and per positional parameter its name, constant
-    value (a literal SQLAlchemy bound) or bind processor, and whether it expands to a list."""
-
-    sql: str
-    names: tuple[str, ...]
-    constants: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-    expanding: frozenset[str]
-
-
 @lru_cache(maxsize=512)
-def _prepared(form: Any, doc: Doc, joined: bool, deferred: bool) -> _Prepared:
-    stmt = select_page(form, [literal_column(json_sql(doc))], joined, deferred)
-    compiled = stmt.compile(dialect=_SQLITE)
-    binds = compiled.binds
-    names = tuple(compiled.positiontup or ())
-    processors: dict[str, Callable[[Any], Any]] = {}
-    for name in names:
-        process = binds[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-        if process is not None:
-            processors[name] = process
-    return _Prepared(compiled.string, names,
-                     {n: binds[n].value for n in names if binds[n].value is not None and not binds[n].callable},
-                     processors, frozenset(n for n in names if binds[n].expanding))
-
-
-@lru_cache(maxsize=512)
-def _expanded(prepared: _Prepared, lengths: tuple[tuple[str, int], ...]) -> str:
-    sql = prepared.sql
-    for name, n in lengths:
-        sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * n))
-    return sql
-
-
-def _arguments(prepared: _Prepared, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    out: list[Any] = []
-    lengths = []
-    for name in prepared.names:
-        value = params[name] if name in params else prepared.constants[name]
-        process = prepared.processors.get(name)
-        if name in prepared.expanding:
-            lengths.append((name, len(value)))
-            out.extend(value if process is None else map(process, value))
-        else:
-            out.append(value if process is None else process(value))
-    return (_expanded(prepared, tuple(lengths)) if lengths else prepared.sql), out
+def _prepared(form: Any, doc: Doc, joined: bool, deferred: bool) -> Prepared:
+    return prepare(select_page(form, [literal_column(json_sql(doc))], joined, deferred))
 
 
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
@@ -218,13 +169,4 @@ def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
         render = renderer(doc)
         return [orjson.dumps(render(row)).decode() for row in event_rows(session, q, columns(doc))]
     form, params, joined, deferred = form_of(q, columns(doc))
-    sql, arguments = _arguments(_prepared(form, doc, joined, deferred), params)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, arguments)
-        rows: Sequence[tuple[str]] = cursor.fetchall()
-    except sqlite3.Error as exc:  # as SQLAlchemy would raise it (errors.py maps what a client may see)
-        raise DBAPIError.instance(sql, arguments, exc, sqlite3.Error) from exc
-    finally:
-        cursor.close()
-    return [row[0] for row in rows]
+    return [row[0] for row in fetch(session, _prepared(form, doc, joined, deferred), params)]
