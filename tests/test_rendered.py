@@ -12,11 +12,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import literal_column, select
+from sqlalchemy.exc import OperationalError
 
 from loginaudit.fastjson import encoded
 from loginaudit.handlers import qradar, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
+from loginaudit.storage.driver import fetch, prepare
 from loginaudit.storage.events import EventQuery, event_rows
 from loginaudit.storage.models import LoginEvent
 from loginaudit.storage.rendered import Col, Doc, IsoMsZ, Mapped, columns, event_json, renderer
@@ -73,3 +76,11 @@ def test_a_bound_time_compares_as_the_store_writes_it(store: Store, hostile: lis
     assert at_start == [f'{{"id":{hostile[0]}}}']
     assert len(after) == len(hostile) - len(EDGES) - 1
 
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(store: Store) -> None:
+    """errors.py maps SQLAlchemy's errors (a locked store is a 503): the driver path raises those too."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the driver path is SQLite's")
+    with store.session() as s, pytest.raises(OperationalError, match="no such column"):
+        fetch(s, prepare(select(literal_column("no_such_column"))), {})
