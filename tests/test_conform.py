@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -16,6 +15,7 @@ from conftest import Arrange, at
 from loginaudit.conform.run import conform, summary
 from loginaudit.handlers import qradar, unleash
 from loginaudit.loopback import free_port, wait_until_up
+from loginaudit.storage.rendered import Choice
 
 
 def test_cli_against_a_served_emulator_writes_junit(tmp_path: Path) -> None:
@@ -76,12 +76,9 @@ def test_a_body_that_breaks_the_schema_is_caught(monkeypatch: pytest.MonkeyPatch
                                                  arrange: Arrange) -> None:
     cred = arrange.credential(arrange.person(), arrange.tenant())
     arrange.events({"credential_id": cred["id"], "occurred_at": at(1)})
-    real = unleash._event
-
-    def broken(ev: Any) -> dict[str, Any]:
-        return {**real(ev), "successful": "yes"}  # a string where the spec says boolean
-
-    monkeypatch.setattr(unleash, "_event", broken)
+    broken = tuple((key, Choice("successful", "yes", "no") if key == "successful" else field)
+                   for key, field in unleash.TYPED_DOC)  # a string where the spec says boolean
+    monkeypatch.setattr(unleash, "TYPED_DOC", broken)
     outcomes = conform("unleash", live_url, spec_name="unleash.yaml",
                        auth={"apiKey": arrange.token("unleash", "admin")}, params={}, max_examples=5)
     failed = {o.name: o.message for o in outcomes if o.ok is False}

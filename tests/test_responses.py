@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from conftest import Arrange, at
 from loginaudit import responses
-from loginaudit.storage import events
+from loginaudit.storage import events, rendered
 
 UNLEASH = "/api/admin/logins"
 
@@ -18,14 +19,18 @@ UNLEASH = "/api/admin/logins"
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a vendor handler read events from the store."""
     calls: list[int] = []
-    real = events.event_rows
 
-    def counted(*args: Any, **kw: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kw)
+    def counting(real: Any) -> Any:
+        def counted(*args: Any, **kw: Any) -> Any:
+            calls.append(1)
+            return real(*args, **kw)
+        return counted
 
     for module in ("unleash", "qradar", "canvas"):
-        monkeypatch.setattr(f"loginaudit.handlers.{module}.event_rows", counted)
+        handler = importlib.import_module(f"loginaudit.handlers.{module}")
+        for name, real in (("event_rows", events.event_rows), ("event_json", rendered.event_json)):
+            if hasattr(handler, name):  # rows for Python to render, or rows the store rendered
+                monkeypatch.setattr(handler, name, counting(real))
     return calls
 
 
