@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import literal_column, select
 from sqlalchemy.exc import OperationalError
 
-from loginaudit.fastjson import encoded
-from loginaudit.handlers import qradar, unleash
+from loginaudit.fastjson import document, encoded
+from loginaudit.handlers import ingedata, qradar, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.driver import fetch, prepare
 from loginaudit.storage.events import EventQuery, event_rows
 from loginaudit.storage.models import LoginEvent
-from loginaudit.storage.rendered import Col, Doc, IsoMsZ, Mapped, columns, event_json, renderer
+from loginaudit.storage.rendered import TIME_FORMS, Col, Doc, Mapped, Time, columns, event_json, renderer
 
 HOSTILE = ["".join(chr(c) for c in range(1, 128)), "é€ü\u2028\ue000\uffff", "😀 astral 𝄞", 'a\\x41 \\u00e9 \\"q\\"',
            "\\\\x7f", "plain@example.com", "'; DROP TABLE login_events; --", ""]
@@ -50,11 +50,13 @@ def hostile(store: Store) -> list[int]:
 
 
 DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), qradar._doc(("user_id", "attempt_time")),
+                   ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")),
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
-                    ("when", IsoMsZ("occurred_at")), ("ua", Col("user_agent")), ("id", Col("id")))]
+                    ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
-@pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "constants"])
+@pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
+                                           "ingedata-iso-sparse", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
@@ -84,3 +86,18 @@ def test_a_driver_error_is_raised_as_sqlalchemys(store: Store) -> None:
         pytest.skip("the driver path is SQLite's")
     with store.session() as s, pytest.raises(OperationalError, match="no such column"):
         fetch(s, prepare(select(literal_column("no_such_column"))), {})
+
+
+def test_years_before_1000_are_padded_as_javascript_and_ruby_pad_them() -> None:
+    at = EDGES[0]  # 0999-05-06 07:08:09.010
+    assert TIME_FORMS["iso_ms_z"][0](at) == "0999-05-06T07:08:09.010Z"  # new Date(...).toISOString()
+    assert TIME_FORMS["ruby_utc"][0](at) == "0999-05-06 07:08:09 +0000"  # Time#to_s
+    assert TIME_FORMS["iso_ms_offset"][0](at) == "0999-05-06T07:08:09.010+00:00"
+    assert TIME_FORMS["epoch_ms"][0](EDGES[1]) == -500
+
+
+def test_a_document_takes_written_members_as_they_are() -> None:
+    members = [("data", encoded("[" + ",".join(['{"n":"é😀"}', '{"n":"\\\\x41"}']) + "]")),
+               ("meta", {"count": 2, "more": False, "name": "ü\x7f"})]
+    expected = {"data": [{"n": "é😀"}, {"n": "\\x41"}], "meta": {"count": 2, "more": False, "name": "ü\x7f"}}
+    assert document(members) == json.dumps(expected, separators=(",", ":"))

@@ -76,6 +76,16 @@ def encoded(text: str) -> Encoded:
     return Encoded(text if text.isascii() and "\x7f" not in text else _escaped(text))
 
 
+def document(members: list[tuple[str, Any]]) -> Encoded:
+    """A JSON object of `members` in order; an Encoded value (e.g. a page of rows the store wrote)
+    goes in as it is, any other is encoded as `dumps` or the stdlib would."""
+    parts = []
+    for key, value in members:
+        text = value if isinstance(value, Encoded) else dumps(value)
+        parts.append(json.dumps(key) + ":" + (json.dumps(value, separators=(",", ":")) if text is None else text))
+    return encoded("{" + ",".join(parts) + "}")
+
+
 class FastJsonifier(Jsonifier):  # type: ignore[misc]
     """Connexion's serialiser for vendor APIs: orjson where it is byte-identical, the stdlib otherwise."""
 

@@ -56,3 +56,15 @@ def ms_since_epoch(at: datetime) -> int:
     """Exact integer milliseconds since 1970, floored (floats lose the last digit on some instants)."""
     delta = at - EPOCH
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+def iso_ms_offset(at: datetime) -> str:
+    """UTC with three fractional digits and `+00:00` (Python's isoformat; years padded to four)."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def ruby_utc(at: datetime) -> str:
+    """Ruby's Time#to_s of a UTC server's local time: `YYYY-MM-DD HH:MM:SS +0000` (Ruby pads the year
+    to four digits; strftime here would not before 1000)."""
+    utc = at.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%d %H:%M:%S +0000")

@@ -18,13 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import VendorError, failed_request, first_line, respond
+from ..fastjson import Encoded, document
 from ..quickstart import quote_sh
 from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
-from ..storage.events import EventQuery, EventRow, count_events, event_rows
+from ..storage.events import EventQuery, count_events, event_rows
 from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Credential, Person
 from ..storage.records import as_id, credentials_by_id, credentials_of, usable
+from ..storage.rendered import AsText, Col, Const, Doc, Field, Obj, Time, event_json
+from ..timefmt import iso_ms_offset, ruby_utc
 from ..tokens import TokenKind, hex_secret, resolve
 
 JSONAPI = "application/vnd.api+json"
@@ -289,18 +292,23 @@ def _time(at: datetime | None) -> str | None:
     writes Time#to_s. Sequel gives times in the (UTC) server's local zone: `+0000`."""
     if at is None:
         return None
-    if _TIME_FORMAT.get() == "ruby":
-        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
-    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+    return ruby_utc(at) if _TIME_FORMAT.get() == "ruby" else iso_ms_offset(at)
 
 
-READ = ("id", "credential_id", "role", "occurred_at", "ip")  # a login's columns, the account's role
+LOGIN_ATTRIBUTES = ("role", "date", "ip")  # belongs_to's key is no field; the role is the account's
 
 
-def _login(ev: EventRow) -> dict[str, Any]:
-    return {"type": LOGIN, "id": str(ev.id),
-            "attributes": {"role": ev.role, "date": _time(ev.occurred_at), "ip": ev.ip},  # belongs_to's key: no field
-            "relationships": {"account": {"data": {"type": ACCOUNT, "id": str(ev.credential_id)}}}}
+@lru_cache(maxsize=64)
+def _login_doc(time_format: str, wanted: tuple[str, ...] | None) -> Doc:
+    """An account login resource (the attributes `fields[...]` keeps, all when None), rendered by the
+    store (storage/rendered.py) in the time format of the instance's setting."""
+    every: dict[str, Field] = {"role": Col("role"),
+                               "date": Time("occurred_at", "ruby_utc" if time_format == "ruby" else "iso_ms_offset"),
+                               "ip": Col("ip")}
+    attributes = tuple((k, f) for k, f in every.items() if wanted is None or k in wanted)
+    return (("type", Const(LOGIN)), ("id", AsText("id")), ("attributes", Obj(attributes)),
+            ("relationships", Obj((("account", Obj((("data", Obj((("type", Const(ACCOUNT)),
+                                                                  ("id", AsText("credential_id"))))),))),))))
 
 
 def _account(c: Credential) -> dict[str, Any]:
@@ -437,10 +445,13 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
         where = all_of(IsNull("credential_id", negate=True), Cmp("event_type", "=", "login"),
                        Cmp("successful", "=", True), Cmp("tenant_id", "=", token_info["organization"]),
                        None if "read_all" in scopes else Cmp("credential_id", "=", user), _filters())
-        rows = event_rows(s, EventQuery(where=where, order=_order(sort), offset=offset, limit=size), READ)
-        doc: dict[str, Any] = {"data": [_sparse(_login(ev), fields) for ev in rows]}
+        page = EventQuery(where=where, order=_order(sort), offset=offset, limit=size)
+        wanted = fields.get(LOGIN)
+        login_doc = _login_doc(_TIME_FORMAT.get(), None if wanted is None else tuple(wanted))
+        doc: dict[str, Any] = {"data": Encoded("[" + ",".join(event_json(s, page, login_doc)) + "]")}
         extra: dict[tuple[str, str], dict[str, Any]] = {}
         if included & {"account", "account.person"}:
+            rows = event_rows(s, page, ("credential_id",))
             accounts = credentials_by_id(s, {ev.credential_id for ev in rows})
             for ev in rows:
                 cred = accounts[ev.credential_id]
@@ -454,7 +465,7 @@ def listAccountLogins(token_info: dict[str, Any], page_number: int = 1, page_siz
             doc["meta"] = {"count": offset + window, "more": window == COUNT_WINDOW}
         else:
             doc["meta"] = {}
-    return doc, 200, {"Content-Type": JSONAPI}
+    return document(list(doc.items())), 200, {"Content-Type": JSONAPI}
 
 
 def _single(resource_id: str, token_info: dict[str, Any], render: Any, load: Any) -> tuple[Any, int, dict[str, str]]:
@@ -540,7 +551,7 @@ def _index(kind: directory.Kind, token_info: dict[str, Any], page_number: int, p
             doc["meta"] = {"count": offset + window, "more": window == COUNT_WINDOW}
         else:
             doc["meta"] = {}
-    return doc, 200, {"Content-Type": JSONAPI}
+    return document(list(doc.items())), 200, {"Content-Type": JSONAPI}
 
 
 def listAccounts(token_info: dict[str, Any], page_number: int = 1, page_size: int = 1000, sort: str | None = None,

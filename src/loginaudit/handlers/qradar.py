@@ -22,7 +22,7 @@ from ..storage.criteria import Cmp, Expr, IsNull, all_of
 from ..storage.events import EventQuery, count_events
 from ..storage.memo import vendor_settings
 from ..storage.records import MAX_ID, users_of_console
-from ..storage.rendered import Choice, Col, Doc, EpochMs, Field, event_json
+from ..storage.rendered import Choice, Col, Doc, Field, Time, event_json
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 from .qradar_filter import FilterError, check_literals, evaluate, parse, to_store
 
@@ -228,7 +228,7 @@ def _range(value: str | None) -> tuple[int, int] | None:
 ATTEMPT: dict[str, Field] = {
     "attempt_method": Choice("auth_method", "HTTP_BASIC", "LOGIN_PAGE", equals="http_basic"),
     "attempt_result": Choice("successful", "SUCCESS", "FAILURE"),
-    "attempt_time": EpochMs("occurred_at"), "remote_ip": Col("ip"), "user_id": Col("credential_id")}
+    "attempt_time": Time("occurred_at", "epoch_ms"), "remote_ip": Col("ip"), "user_id": Col("credential_id")}
 
 
 @lru_cache(maxsize=64)

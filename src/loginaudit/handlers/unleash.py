@@ -22,7 +22,7 @@ from ..storage import clock, current
 from ..storage.criteria import Cmp, In, all_of
 from ..storage.events import EventQuery, event_rows
 from ..storage.memo import vendor_settings
-from ..storage.rendered import Col, Doc, Flag, IsoMsZ, Mapped, NullWhen, columns, event_json, renderer
+from ..storage.rendered import Col, Doc, Flag, Mapped, NullWhen, Time, columns, event_json, renderer
 from ..tokens import TokenKind, hex_secret, resolve
 
 RETENTION = timedelta(hours=336)  # Unleash's default login_history_retention
@@ -134,7 +134,7 @@ def _wants_csv(accept: str) -> bool:
 # gained it would add it); rendered by the store (storage/rendered.py).
 DOC: Doc = (("id", Col("id")), ("username", Col("username")),
             ("auth_type", Mapped("auth_method", tuple(AUTH_TYPES.items()))),
-            ("created_at", IsoMsZ("occurred_at")), ("successful", Flag("successful")), ("ip", Col("ip")),
+            ("created_at", Time("occurred_at", "iso_ms_z")), ("successful", Flag("successful")), ("ip", Col("ip")),
             ("failure_reason", NullWhen("successful", Col("failure_reason"))))
 TYPED_DOC: Doc = (*DOC, ("type", Col("event_type")))
 

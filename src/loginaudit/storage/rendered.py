@@ -17,6 +17,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +25,9 @@ import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
-from ..timefmt import iso_ms_z, ms_since_epoch
+from ..timefmt import iso_ms_offset, iso_ms_z, ms_since_epoch, ruby_utc
 from .driver import SQLITE, Prepared, fetch, prepare
-from .events import FIELDS, EventQuery, event_rows, form_of, select_page
+from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, select_page
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,45 @@ class Col:
 
 
 @dataclass(frozen=True)
+class AsText:
+    """The column's value as a JSON string (JSON:API ids are strings); null stays null."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    """The same text on every row (a JSON:API type)."""
+
+    value: str
+
+
+@dataclass(frozen=True)
 class Flag:
     """A boolean column: true or false (null stays null)."""
 
     name: str
 
 
+# A timestamp's wire forms: (Python from an aware datetime, SQLite from the stored text). The store
+# writes 'YYYY-MM-DD HH:MM:SS.ffffff' (UTCDateTime through SQLAlchemy's DATETIME: microseconds always,
+# the year four digits), so each is a slice of it; milliseconds truncate, as Python's do.
+TIME_FORMS: dict[str, tuple[Callable[[datetime], Any], str]] = {
+    "iso_ms_z": (iso_ms_z, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || 'Z'"),
+    "iso_ms_offset": (iso_ms_offset, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || '+00:00'"),
+    "ruby_utc": (ruby_utc, "substr({c}, 1, 19) || ' +0000'"),
+    # whole seconds by SQLite's calendar, the milliseconds from the text
+    "epoch_ms": (ms_since_epoch, "CAST(strftime('%s', substr({c}, 1, 19)) AS INTEGER) * 1000 "
+                                 "+ CAST(substr({c}, 21, 3) AS INTEGER)"),
+}
+
+
 @dataclass(frozen=True)
-class IsoMsZ:
-    """A timestamp as JavaScript's Date.toISOString() writes it (`timefmt.iso_ms_z`)."""
+class Time:
+    """A timestamp column in one of TIME_FORMS (null stays null)."""
 
     name: str
+    form: str
 
 
 @dataclass(frozen=True)
@@ -56,13 +85,6 @@ class Mapped:
 
     name: str
     mapping: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class EpochMs:
-    """A timestamp as integer milliseconds since 1970 (floored, as QRadar's Java longs are)."""
-
-    name: str
 
 
 @dataclass(frozen=True)
@@ -80,33 +102,50 @@ class NullWhen:
     """Null where the `flag` column is true (e.g. no failure reason on a success), else `field`."""
 
     flag: str
-    field: Col | Flag | IsoMsZ | EpochMs | Mapped | Choice
+    field: Col | AsText | Flag | Time | Mapped | Choice
 
 
-Field = Col | Flag | IsoMsZ | EpochMs | Mapped | Choice | NullWhen
+@dataclass(frozen=True)
+class Obj:
+    """A nested document."""
+
+    doc: Doc
+
+
+Field = Col | AsText | Const | Flag | Time | Mapped | Choice | NullWhen | Obj
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
 def columns(doc: Doc) -> tuple[str, ...]:
-    """The event columns `doc` reads, in first-use order."""
+    """The event columns `doc` reads (an event field or a JOINED_COLUMNS name), in first-use order."""
     seen: dict[str, None] = {}
     for _, field in doc:
+        if isinstance(field, Obj):
+            seen.update(dict.fromkeys(columns(field.doc)))
+            continue
         if isinstance(field, NullWhen):
             seen[field.flag] = None
             field = field.field
-        seen[field.name] = None
+        if not isinstance(field, Const):
+            seen[field.name] = None
     return tuple(seen)
 
 
 def _python(field: Field) -> Callable[[Any], Any]:
+    if isinstance(field, Obj):
+        return renderer(field.doc)
+    if isinstance(field, Const):
+        value = field.value
+        return lambda row: value
     if isinstance(field, NullWhen):
         flag, inner = operator.attrgetter(field.flag), _python(field.field)
         return lambda row: None if flag(row) else inner(row)
     get = operator.attrgetter(field.name)
-    if isinstance(field, IsoMsZ):
-        return lambda row: None if get(row) is None else iso_ms_z(get(row))
-    if isinstance(field, EpochMs):
-        return lambda row: None if get(row) is None else ms_since_epoch(get(row))
+    if isinstance(field, Time):
+        form = TIME_FORMS[field.form][0]
+        return lambda row: None if get(row) is None else form(get(row))
+    if isinstance(field, AsText):
+        return lambda row: None if get(row) is None else str(get(row))
     if isinstance(field, Mapped):
         mapping = dict(field.mapping)
         return lambda row: mapping.get(get(row), get(row))
@@ -118,7 +157,7 @@ def _python(field: Field) -> Callable[[Any], Any]:
     return get  # Col, Flag: SQLAlchemy's row already holds int/str/bool/None
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def renderer(doc: Doc) -> Callable[[Any], dict[str, Any]]:
     """The row document `doc` describes, built in Python from an `event_rows` row (CSV uses it too)."""
     parts = [(key, _python(field)) for key, field in doc]
@@ -129,20 +168,26 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _column(name: str) -> str:
+    column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
+    return str(column.compile(dialect=SQLITE))
+
+
 def _sql(field: Field) -> str:
     """SQLite's expression for `field` (SQL text: constants from code only, never from a request)."""
+    if isinstance(field, Obj):
+        return json_sql(field.doc)
+    if isinstance(field, Const):
+        return _quoted(field.value)
     if isinstance(field, NullWhen):
-        return f"CASE WHEN {_sql(Col(field.flag))} THEN NULL ELSE {_sql(field.field)} END"
-    col = str(FIELDS[field.name].compile(dialect=SQLITE))
+        return f"CASE WHEN {_column(field.flag)} THEN NULL ELSE {_sql(field.field)} END"
+    col = _column(field.name)
     if isinstance(field, Flag):
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN json('true') ELSE json('false') END"
-    if isinstance(field, IsoMsZ):
-        # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTCDateTime via SQLAlchemy's DATETIME, always with
-        # microseconds): the milliseconds truncated, as isoformat(timespec="milliseconds") does
-        return f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 12) || 'Z'"
-    if isinstance(field, EpochMs):  # whole seconds by SQLite's calendar, milliseconds from the text
-        return (f"CAST(strftime('%s', substr({col}, 1, 19)) AS INTEGER) * 1000 "
-                f"+ CAST(substr({col}, 21, 3) AS INTEGER)")
+    if isinstance(field, Time):
+        return TIME_FORMS[field.form][1].format(c=col)
+    if isinstance(field, AsText):
+        return f"CAST({col} AS TEXT)"
     if isinstance(field, Choice):
         test = col if field.equals is None else f"{col} = {_quoted(field.equals)}"
         return f"CASE WHEN {test} THEN {_quoted(field.then)} ELSE {_quoted(field.otherwise)} END"
