@@ -16,17 +16,31 @@ from sqlalchemy import literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from loginaudit.fastjson import document, encoded
-from loginaudit.handlers import ingedata, qradar, unleash
+from loginaudit.handlers import ingedata, qradar, ssojet, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.driver import fetch, prepare
 from loginaudit.storage.events import EventQuery, event_rows
 from loginaudit.storage.models import LoginEvent
-from loginaudit.storage.rendered import TIME_FORMS, Col, Doc, Mapped, Time, columns, event_json, renderer
+from loginaudit.storage.rendered import (
+    TIME_FORMS,
+    Col,
+    Doc,
+    Mapped,
+    Time,
+    columns,
+    event_json,
+    event_json_with,
+    renderer,
+)
 
 HOSTILE = ["".join(chr(c) for c in range(1, 128)), "é€ü\u2028\ue000\uffff", "😀 astral 𝄞", 'a\\x41 \\u00e9 \\"q\\"',
            "\\\\x7f", "plain@example.com", "'; DROP TABLE login_events; --", ""]
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+AGENTS = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1",
+          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+          "Googlebot/2.1 (+http://www.google.com/bot.html)", "curl/8.4.0", None]
 EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC),
          datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
 
@@ -40,7 +54,9 @@ def hostile(store: Store) -> list[int]:
                 occurred_at=START + timedelta(seconds=i, microseconds=0 if i % 3 == 0 else 999_999 - i * 1_000),
                 username=text or "x", successful=bool(i % 2), failure_reason=None if i % 4 == 3 else text,
                 auth_method=("password", "http_basic", "saml", "o'dd")[i % 4], ip=text[:45] or None,
-                event_type=("login", "logout")[i % 3 == 1], user_agent=text, city=text[:128] or None))
+                country=None if i % 5 == 0 else text[:64],
+                event_type=("login", "logout")[i % 3 == 1], city=text[:128] or None,
+                user_agent=AGENTS[i % len(AGENTS)] if i % 2 else text))
         for i, when in enumerate(EDGES):  # JavaScript pads years to four digits; milliseconds before 1970 floor
             events.append(LoginEvent(occurred_at=when, username=f"edge{i}", successful=bool(i % 2),
                                      auth_method="http_basic", event_type="login", credential_id=None))
@@ -50,13 +66,13 @@ def hostile(store: Store) -> list[int]:
 
 
 DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), qradar._doc(("user_id", "attempt_time")),
-                   ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")),
+                   ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")), ssojet.AUDIT_LOG,
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
-                                           "ingedata-iso-sparse", "constants"])
+                                           "ingedata-iso-sparse", "ssojet", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
@@ -101,3 +117,15 @@ def test_a_document_takes_written_members_as_they_are() -> None:
                ("meta", {"count": 2, "more": False, "name": "ü\x7f"})]
     expected = {"data": [{"n": "é😀"}, {"n": "\\x41"}], "meta": {"count": 2, "more": False, "name": "ü\x7f"}}
     assert document(members) == json.dumps(expected, separators=(",", ":"))
+
+
+def test_a_page_and_its_cursor_columns_come_from_one_statement(store: Store, hostile: list[int]) -> None:
+    query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
+    with store.session() as s:
+        pairs = event_json_with(s, query, ssojet.AUDIT_LOG, ssojet.CURSOR)
+        rows = event_rows(s, query, tuple(dict.fromkeys((*columns(ssojet.AUDIT_LOG), *ssojet.CURSOR))))
+    assert encoded("[" + ",".join(text for text, _ in pairs) + "]") == json.dumps(
+        [renderer(ssojet.AUDIT_LOG)(row) for row in rows], separators=(",", ":"))
+    assert [tuple(extra) for _, extra in pairs] == [(r.occurred_at, r.id) for r in rows]
+    assert all(extra.occurred_at.utcoffset() == timedelta(0) for _, extra in pairs)  # aware, as event_rows gives it
+    assert {json.loads(text)["device"] for text, _ in pairs} >= {"Mobile", "Desktop", "Bot"}  # ua-parser's, in SQL

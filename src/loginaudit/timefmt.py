@@ -68,3 +68,12 @@ def ruby_utc(at: datetime) -> str:
     to four digits; strftime here would not before 1000)."""
     utc = at.astimezone(UTC)
     return f"{utc.year:04d}" + utc.strftime("-%m-%d %H:%M:%S +0000")
+
+
+def go_rfc3339nano(at: datetime, digits: int = 3) -> str:
+    """Go's RFC3339Nano of a UTC time kept to `digits` fraction digits: the fraction's trailing zeros
+    trimmed, none at all on a whole second; the year four digits, as Go writes it."""
+    utc = at.astimezone(UTC)
+    base = f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
+    fraction = f"{utc.microsecond:06d}"[:digits].rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else f"{base}Z"

@@ -17,3 +17,17 @@ def describe(user_agent: str) -> tuple[str, str, str]:
               else "Desktop" if ua.is_pc else "")
     browser, os_name = (("" if v == "Other" else str(v)) for v in (ua.browser.family, ua.os.family))
     return browser, os_name, device
+
+
+# One value of `describe` each, of a stored (possibly missing) agent: what a row document derives from
+# the user_agent column (storage/rendered.py's Derived; SQLite calls them per row).
+def browser_of(user_agent: str | None) -> str:
+    return describe(user_agent or "")[0]
+
+
+def os_of(user_agent: str | None) -> str:
+    return describe(user_agent or "")[1]
+
+
+def device_of(user_agent: str | None) -> str:
+    return describe(user_agent or "")[2]

@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
+from ..fastjson import Encoded, document
 from ..quickstart import quote_sh
 from ..storage import current
 from ..storage.criteria import And, Cmp, Expr
@@ -22,8 +23,10 @@ from ..storage.events import NEWEST_FIRST, EventQuery, Order, event_rows
 from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Person, Tenant
 from ..storage.records import MAX_ID, credentials_of, find, members_of, people_by_uuid_prefix
-from ..timefmt import EPOCH
+from ..storage.rendered import Const, Derived, Doc, Or, Time, event_json_with
+from ..timefmt import EPOCH, go_rfc3339nano
 from ..tokens import Principal, TokenKind, hex_secret, resolve
+from ..useragent import browser_of, device_of, os_of
 from ..useragent import describe as _agent
 
 OLDEST_FIRST: Order = (("occurred_at", False), ("id", False))
@@ -94,9 +97,7 @@ def _go_time(at: datetime, digits: int = 3) -> str:
     """Go's RFC3339Nano of a time kept to `digits` fraction digits (login logs: milliseconds, as
     SSOJet stores them; users: our stored microseconds): the fraction's trailing zeros trimmed, none
     at all on a whole second."""
-    base = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{at.microsecond:06d}"[:digits].rstrip("0")
-    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
+    return go_rfc3339nano(at, digits)
 
 
 def object_id(uuid: str, created_at: datetime) -> str:
@@ -173,20 +174,25 @@ def _legacy(s: Session, person: int, principal: Principal, client_id: str | None
     return {"login_logs": logs}
 
 
-def _current(s: Session, person: int, principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+# An audit log entry of the current contract (the agent's family, OS and device class by ua-parser's
+# rules, as SSOJet's Go service derives them), rendered by the store (storage/rendered.py).
+AUDIT_LOG: Doc = (("city", Or("city", "")), ("country", Or("country", "")),
+                  ("created_at", Time("occurred_at", "go_ms")), ("device", Derived("user_agent", device_of)),
+                  ("event", Const("login")),
+                  ("ip_address", Or("ip", "")), ("name", Derived("user_agent", browser_of)),
+                  ("os", Derived("user_agent", os_of)), ("user_agent", Or("user_agent", "")))
+CURSOR = ("occurred_at", "id")  # what the next page's cursor is made of
+
+
+def _current(s: Session, person: int, principal: Principal, limit: int, cursor: str | None) -> Encoded:
     after = _decode_cursor(cursor) if cursor else None
-    rows = event_rows(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after),
-                      READ)
+    rows = event_json_with(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1, after=after),
+                           AUDIT_LOG, CURSOR)
     page = rows[:limit]
-    entries = []
-    for ev in page:
-        name, os_name, device = _agent(ev.user_agent or "")
-        entries.append({"city": ev.city or "", "country": ev.country or "", "created_at": _go_time(ev.occurred_at),
-                        "device": device, "event": "login", "ip_address": ev.ip or "", "name": name,
-                        "os": os_name, "user_agent": ev.user_agent or ""})
     more = len(rows) > limit
-    return {"audit_logs": entries, "limit": limit,
-            "next_cursor": _encode_cursor(page[-1].occurred_at, page[-1].id) if more else ""}
+    last = page[-1][1] if more else None
+    return document([("audit_logs", Encoded("[" + ",".join(text for text, _ in page) + "]")), ("limit", limit),
+                     ("next_cursor", _encode_cursor(last.occurred_at, last.id) if last is not None else "")])
 
 
 def getUserLoginLogs(userid: str, token_info: dict[str, Any], client_id: str | None = None,

@@ -25,9 +25,9 @@ import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
-from ..timefmt import iso_ms_offset, iso_ms_z, ms_since_epoch, ruby_utc
+from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, ms_since_epoch, ruby_utc
 from .driver import SQLITE, Prepared, fetch, prepare
-from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, select_page
+from .events import FIELDS, JOINED_COLUMNS, EventQuery, _tuple_type, event_rows, form_of, select_page
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,24 @@ class AsText:
     """The column's value as a JSON string (JSON:API ids are strings); null stays null."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class Or:
+    """The column's text, `default` where it is null or empty (Python's `value or default`)."""
+
+    name: str
+    default: str
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A Python function of the column's value, for what SQL cannot say (a user agent's browser by the
+    ua-parser rules): SQLite calls it per row as a registered function. It must be deterministic and
+    return text, an integer or None."""
+
+    name: str
+    function: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,9 @@ class Flag:
 # the year four digits), so each is a slice of it; milliseconds truncate, as Python's do.
 TIME_FORMS: dict[str, tuple[Callable[[datetime], Any], str]] = {
     "iso_ms_z": (iso_ms_z, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || 'Z'"),
+    # Go's RFC3339Nano of milliseconds: the fraction's trailing zeros trimmed, none on a whole second
+    "go_ms": (go_rfc3339nano, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 8) || CASE rtrim(substr({c}, 21, 3), '0') "
+                              "WHEN '' THEN '' ELSE '.' || rtrim(substr({c}, 21, 3), '0') END || 'Z'"),
     "iso_ms_offset": (iso_ms_offset, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || '+00:00'"),
     "ruby_utc": (ruby_utc, "substr({c}, 1, 19) || ' +0000'"),
     # whole seconds by SQLite's calendar, the milliseconds from the text
@@ -102,7 +123,7 @@ class NullWhen:
     """Null where the `flag` column is true (e.g. no failure reason on a success), else `field`."""
 
     flag: str
-    field: Col | AsText | Flag | Time | Mapped | Choice
+    field: Col | AsText | Or | Derived | Flag | Time | Mapped | Choice
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,7 @@ class Obj:
     doc: Doc
 
 
-Field = Col | AsText | Const | Flag | Time | Mapped | Choice | NullWhen | Obj
+Field = Col | AsText | Or | Derived | Const | Flag | Time | Mapped | Choice | NullWhen | Obj
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
@@ -146,6 +167,12 @@ def _python(field: Field) -> Callable[[Any], Any]:
         return lambda row: None if get(row) is None else form(get(row))
     if isinstance(field, AsText):
         return lambda row: None if get(row) is None else str(get(row))
+    if isinstance(field, Or):
+        default = field.default
+        return lambda row: get(row) or default
+    if isinstance(field, Derived):
+        function = field.function
+        return lambda row: function(get(row))
     if isinstance(field, Mapped):
         mapping = dict(field.mapping)
         return lambda row: mapping.get(get(row), get(row))
@@ -188,6 +215,10 @@ def _sql(field: Field) -> str:
         return TIME_FORMS[field.form][1].format(c=col)
     if isinstance(field, AsText):
         return f"CAST({col} AS TEXT)"
+    if isinstance(field, Or):
+        return f"COALESCE(NULLIF({col}, ''), {_quoted(field.default)})"
+    if isinstance(field, Derived):
+        return f"{_function_name(field.function)}({col})"
     if isinstance(field, Choice):
         test = col if field.equals is None else f"{col} = {_quoted(field.equals)}"
         return f"CASE WHEN {test} THEN {_quoted(field.then)} ELSE {_quoted(field.otherwise)} END"
@@ -197,21 +228,78 @@ def _sql(field: Field) -> str:
     return col
 
 
+_NAMES: dict[Callable[[Any], Any], str] = {}  # a Derived function -> its SQL name in this process
+_REGISTERED = "loginaudit.functions"  # a driver connection's info: the functions it knows
+
+
+def _function_name(function: Callable[[Any], Any]) -> str:
+    return _NAMES.setdefault(function, f"loginaudit_fn{len(_NAMES)}")
+
+
+@lru_cache(maxsize=512)
+def _functions(doc: Doc) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    found: list[tuple[str, Callable[[Any], Any]]] = []
+    for _, field in doc:
+        if isinstance(field, Obj):
+            found.extend(_functions(field.doc))
+        elif isinstance(field, Derived) or (isinstance(field, NullWhen) and isinstance(field.field, Derived)):
+            derived = field if isinstance(field, Derived) else field.field
+            assert isinstance(derived, Derived)
+            found.append((_function_name(derived.function), derived.function))
+    return tuple(found)
+
+
+def _register(session: Session, doc: Doc) -> None:
+    """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""
+    wanted = _functions(doc)
+    if not wanted:
+        return
+    pooled = session.connection().connection
+    known: set[str] = pooled.info.setdefault(_REGISTERED, set())
+    for name, function in wanted:
+        if name not in known:
+            driver = pooled.driver_connection
+            assert driver is not None  # a checked-out connection's
+            driver.create_function(name, 1, function, deterministic=True)
+            known.add(name)
+
+
 def json_sql(doc: Doc) -> str:
     return "json_object(" + ", ".join(f"{_quoted(key)}, {_sql(field)}" for key, field in doc) + ")"
 
 
 @lru_cache(maxsize=512)
-def _prepared(form: Any, doc: Doc, joined: bool, deferred: bool) -> Prepared:
-    return prepare(select_page(form, [literal_column(json_sql(doc))], joined, deferred))
+def _prepared(form: Any, doc: Doc, extra: tuple[str, ...], joined: bool, deferred: bool) -> Prepared:
+    picked = [literal_column(json_sql(doc)), *(FIELDS[c] for c in extra)]
+    return prepare(select_page(form, picked, joined, deferred))
+
+
+@lru_cache(maxsize=64)
+def _processors(extra: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
+    """What SQLAlchemy does to each `extra` column's stored value (a time's text -> an aware datetime)."""
+    return tuple(FIELDS[c].type.dialect_impl(SQLITE).result_processor(SQLITE, None) for c in extra)
 
 
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
     """Each event `q` selects as the JSON text of `doc` (compact; non-ASCII possibly raw, see
     `fastjson.encoded`), in `q`'s order."""
+    return [text for text, _ in event_json_with(session, q, doc, ())]
+
+
+def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """`event_json`, each row's JSON with a row of the `extra` event columns as `event_rows` gives them
+    (what a page's cursor is made of), from the same statement."""
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
-        return [orjson.dumps(render(row)).decode() for row in event_rows(session, q, columns(doc))]
-    form, params, joined, deferred = form_of(q, columns(doc))
-    return [row[0] for row in fetch(session, _prepared(form, doc, joined, deferred), params)]
+        pick = _tuple_type(extra)._make
+        return [(orjson.dumps(render(row)).decode(), pick(getattr(row, c) for c in extra))
+                for row in event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))]
+    _register(session, doc)
+    form, params, joined, deferred = form_of(q, (*columns(doc), *extra))
+    rows = fetch(session, _prepared(form, doc, extra, joined, deferred), params)
+    if not extra:
+        return [(row[0], None) for row in rows]
+    make, processors = _tuple_type(extra)._make, _processors(extra)
+    return [(row[0], make(value if process is None or value is None else process(value)
+                          for process, value in zip(processors, row[1:], strict=True))) for row in rows]
