@@ -363,13 +363,13 @@ def _labels(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=STATEMENTS_KEPT)
-def _tuple_type(labels: tuple[str, ...]) -> Any:
+def row_type(labels: tuple[str, ...]) -> Any:
     return namedtuple("Row", labels)  # built per column set, once
 
 
 def as_tuples(rows: Sequence[Row[Any]], labels: tuple[str, ...]) -> list[Any]:
     """`rows` as named tuples of `labels` (their columns, in order): see EventRow."""
-    make = _tuple_type(labels)._make
+    make = row_type(labels)._make
     return [make(row) for row in rows]
 
 

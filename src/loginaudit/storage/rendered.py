@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, ms_since_epoch, ruby_utc
 from .driver import SQLITE, Prepared, fetch, prepare
-from .events import FIELDS, JOINED_COLUMNS, EventQuery, _tuple_type, event_rows, form_of, select_page
+from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, row_type, select_page
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     conn = session.connection()
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
-        pick = _tuple_type(extra)._make
+        pick = row_type(extra)._make
         return [(orjson.dumps(render(row)).decode(), pick(getattr(row, c) for c in extra))
                 for row in event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))]
     _register(session, doc)
@@ -300,6 +300,6 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     rows = fetch(session, _prepared(form, doc, extra, joined, deferred), params)
     if not extra:
         return [(row[0], None) for row in rows]
-    make, processors = _tuple_type(extra)._make, _processors(extra)
+    make, processors = row_type(extra)._make, _processors(extra)
     return [(row[0], make(value if process is None or value is None else process(value)
                           for process, value in zip(processors, row[1:], strict=True))) for row in rows]
