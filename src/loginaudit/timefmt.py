@@ -47,9 +47,7 @@ def iso_ms_z(at: datetime) -> str:
     """UTC with exactly three fractional digits and `Z`, as JavaScript's Date.toISOString() writes it
     (a year before 1000 padded to four digits, as it does: `0999-...`)."""
     utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-    if utc.year >= 1000:  # isoformat is the fast path; strftime writes years before 1000 unpadded
-        return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.isoformat(timespec="milliseconds")[:-6] + "Z"  # isoformat pads years; strftime would not
 
 
 def ms_since_epoch(at: datetime) -> int:
@@ -64,16 +62,15 @@ def iso_ms_offset(at: datetime) -> str:
 
 
 def ruby_utc(at: datetime) -> str:
-    """Ruby's Time#to_s of a UTC server's local time: `YYYY-MM-DD HH:MM:SS +0000` (Ruby pads the year
-    to four digits; strftime here would not before 1000)."""
-    utc = at.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%d %H:%M:%S +0000")
+    """Ruby's Time#to_s of a UTC server's local time: `YYYY-MM-DD HH:MM:SS +0000` (the year four
+    digits, as Ruby writes it)."""
+    return at.astimezone(UTC).isoformat(sep=" ", timespec="seconds")[:19] + " +0000"
 
 
 def go_rfc3339nano(at: datetime, digits: int = 3) -> str:
     """Go's RFC3339Nano of a UTC time kept to `digits` fraction digits: the fraction's trailing zeros
     trimmed, none at all on a whole second; the year four digits, as Go writes it."""
     utc = at.astimezone(UTC)
-    base = f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
+    base = utc.isoformat(timespec="seconds")[:19]
     fraction = f"{utc.microsecond:06d}"[:digits].rstrip("0")
     return f"{base}.{fraction}Z" if fraction else f"{base}Z"

@@ -551,7 +551,7 @@ def _index(kind: directory.Kind, token_info: dict[str, Any], page_number: int, p
             doc["meta"] = {"count": offset + window, "more": window == COUNT_WINDOW}
         else:
             doc["meta"] = {}
-    return document(list(doc.items())), 200, {"Content-Type": JSONAPI}
+    return doc, 200, {"Content-Type": JSONAPI}
 
 
 def listAccounts(token_info: dict[str, Any], page_number: int = 1, page_size: int = 1000, sort: str | None = None,

@@ -26,7 +26,13 @@ from ..storage.rendered import Choice, Col, Doc, Field, Time, event_json
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 from .qradar_filter import FilterError, check_literals, evaluate, parse, to_store
 
-FIELDS = ("attempt_method", "attempt_result", "attempt_time", "remote_ip", "user_id")
+# A login attempt as QRadar writes it (AccessLoginAttempt: HTTP_BASIC or LOGIN_PAGE, SUCCESS or FAILURE,
+# milliseconds since 1970, the remote IP, the user's id); rendered by the store (storage/rendered.py).
+ATTEMPT: dict[str, Field] = {
+    "attempt_method": Choice("auth_method", "HTTP_BASIC", "LOGIN_PAGE", equals="http_basic"),
+    "attempt_result": Choice("successful", "SUCCESS", "FAILURE"),
+    "attempt_time": Time("occurred_at", "epoch_ms"), "remote_ip": Col("ip"), "user_id": Col("credential_id")}
+FIELDS = tuple(ATTEMPT)  # what `fields=` may name, in the record's order
 SORT_KEYS = {"attempt_time": ("occurred_at", False), "user_id": ("credential_id", False),
              "remote_ip": ("ip", False), "attempt_result": ("successful", False),
              "attempt_method": ("not_http_basic", False)}  # HTTP_BASIC sorts before LOGIN_PAGE
@@ -221,14 +227,6 @@ def _range(value: str | None) -> tuple[int, int] | None:
         raise _fail(422, 36, 'Range of pages specified in "Range" header is negative. Non-negative page range '
                              "must be specified.")
     return start, end
-
-
-# A login attempt as QRadar writes it (AccessLoginAttempt: HTTP_BASIC or LOGIN_PAGE, SUCCESS or FAILURE,
-# milliseconds since 1970, the remote IP, the user's id); rendered by the store (storage/rendered.py).
-ATTEMPT: dict[str, Field] = {
-    "attempt_method": Choice("auth_method", "HTTP_BASIC", "LOGIN_PAGE", equals="http_basic"),
-    "attempt_result": Choice("successful", "SUCCESS", "FAILURE"),
-    "attempt_time": Time("occurred_at", "epoch_ms"), "remote_ip": Col("ip"), "user_id": Col("credential_id")}
 
 
 @lru_cache(maxsize=64)

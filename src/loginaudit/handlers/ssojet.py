@@ -93,13 +93,6 @@ def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     return principal.as_token_info()
 
 
-def _go_time(at: datetime, digits: int = 3) -> str:
-    """Go's RFC3339Nano of a time kept to `digits` fraction digits (login logs: milliseconds, as
-    SSOJet stores them; users: our stored microseconds): the fraction's trailing zeros trimmed, none
-    at all on a whole second."""
-    return go_rfc3339nano(at, digits)
-
-
 def object_id(uuid: str, created_at: datetime) -> str:
     """A record's 24-hex MongoDB ObjectId as SSOJet shows it (`_id`): four bytes of creation time in
     seconds, then eight bytes of the record's uuid, so it is stable and leads back to the record."""
@@ -170,7 +163,7 @@ def _legacy(s: Session, person: int, principal: Principal, client_id: str | None
         logs.append({"IpAddress": ev.ip or "", "Country": ev.country or "", "City": ev.city or UNKNOWN_CITY,
                      "UserAgent": ev.user_agent or "", "Name": name if ev.client_name is None else ev.client_name,
                      "Os": os_name, "Device": device,
-                     "CreatedAt": _go_time(ev.occurred_at)})
+                     "CreatedAt": go_rfc3339nano(ev.occurred_at)})  # milliseconds, as SSOJet stores them
     return {"login_logs": logs}
 
 
@@ -208,14 +201,15 @@ def getUserLoginLogs(userid: str, token_info: dict[str, Any], client_id: str | N
 
 def _user_json(p: Person, last_login: datetime | None, tenant: Tenant) -> dict[str, Any]:
     """One user of SSOJet's "List All Users" (docs.ssojet.com user-management/list-users), key order
-    as its sample; what the emulator does not model is the sample's null/empty value."""
+    as its sample; what the emulator does not model is the sample's null/empty value. Its times keep
+    our stored microseconds."""
     account = object_id(tenant.uuid, tenant.created_at)
     return {"_id": object_id(p.uuid, p.created_at), "account_id": account,
             "connection_id": object_id(tenant.uuid[::-1], tenant.created_at), "email": p.email,
             "first_name": p.first_name, "last_name": p.last_name, "groups": None, "raw_attributes": None,
-            "roles": None, "passkey_credential": None, "phone_id": "", "created_at": _go_time(p.created_at, 6),
-            "modified_at": _go_time(p.updated_at, 6), "email_verified": False, "is_active": p.active,
-            "LastLoginAt": _go_time(last_login, 6) if last_login else None, "tenants": None, "identities": None}
+            "roles": None, "passkey_credential": None, "phone_id": "", "created_at": go_rfc3339nano(p.created_at, 6),
+            "modified_at": go_rfc3339nano(p.updated_at, 6), "email_verified": False, "is_active": p.active,
+            "LastLoginAt": go_rfc3339nano(last_login, 6) if last_login else None, "tenants": None, "identities": None}
 
 
 def listUsers(token_info: dict[str, Any], client_id: str | None = None) -> tuple[Any, int, dict[str, str]]:

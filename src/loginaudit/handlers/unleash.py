@@ -172,7 +172,8 @@ def getLoginHistory(token_info: dict[str, Any]) -> tuple[Any, int, dict[str, str
                        None if tenant is None else Cmp("tenant_id", "=", tenant))
         doc, query = TYPED_DOC if typed else DOC, EventQuery(where=where)
         if _wants_csv(request.headers.get("accept", "")):
-            rows = [renderer(doc)(ev) for ev in event_rows(s, query, columns(doc))]
+            render = renderer(doc)
+            rows = [render(ev) for ev in event_rows(s, query, columns(doc))]
         else:
             return encoded('{"events":[' + ",".join(event_json(s, query, doc)) + "]}"), 200, \
                 {"Content-Type": JSON_TYPE}

@@ -15,7 +15,7 @@ output differently). SQLite writes non-ASCII raw where the vendors' encoder esca
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -137,19 +137,22 @@ Field = Col | AsText | Or | Derived | Const | Flag | Time | Mapped | Choice | Nu
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
-def columns(doc: Doc) -> tuple[str, ...]:
-    """The event columns `doc` reads (an event field or a JOINED_COLUMNS name), in first-use order."""
-    seen: dict[str, None] = {}
+def _leaves(doc: Doc) -> Iterator[Field]:
+    """Every field of `doc` that reads a column or is constant, nested objects and NullWhen opened,
+    in document order (a NullWhen's flag column comes before its field)."""
     for _, field in doc:
         if isinstance(field, Obj):
-            seen.update(dict.fromkeys(columns(field.doc)))
-            continue
-        if isinstance(field, NullWhen):
-            seen[field.flag] = None
-            field = field.field
-        if not isinstance(field, Const):
-            seen[field.name] = None
-    return tuple(seen)
+            yield from _leaves(field.doc)
+        elif isinstance(field, NullWhen):
+            yield Col(field.flag)
+            yield field.field
+        else:
+            yield field
+
+
+def columns(doc: Doc) -> tuple[str, ...]:
+    """The event columns `doc` reads (an event field or a JOINED_COLUMNS name), in first-use order."""
+    return tuple(dict.fromkeys(f.name for f in _leaves(doc) if not isinstance(f, Const | Obj | NullWhen)))
 
 
 def _python(field: Field) -> Callable[[Any], Any]:
@@ -238,15 +241,7 @@ def _function_name(function: Callable[[Any], Any]) -> str:
 
 @lru_cache(maxsize=512)
 def _functions(doc: Doc) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    found: list[tuple[str, Callable[[Any], Any]]] = []
-    for _, field in doc:
-        if isinstance(field, Obj):
-            found.extend(_functions(field.doc))
-        elif isinstance(field, Derived) or (isinstance(field, NullWhen) and isinstance(field.field, Derived)):
-            derived = field if isinstance(field, Derived) else field.field
-            assert isinstance(derived, Derived)
-            found.append((_function_name(derived.function), derived.function))
-    return tuple(found)
+    return tuple((_function_name(f.function), f.function) for f in _leaves(doc) if isinstance(f, Derived))
 
 
 def _register(session: Session, doc: Doc) -> None:
@@ -283,7 +278,17 @@ def _processors(extra: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ..
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
     """Each event `q` selects as the JSON text of `doc` (compact; non-ASCII possibly raw, see
     `fastjson.encoded`), in `q`'s order."""
-    return [text for text, _ in event_json_with(session, q, doc, ())]
+    if session.connection().dialect.name != "sqlite":
+        render = renderer(doc)
+        return [orjson.dumps(render(row)).decode() for row in event_rows(session, q, columns(doc))]
+    return [row[0] for row in _written(session, q, doc, ())]
+
+
+def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
+    """SQLite's rows for `q`: the JSON text of `doc`, then the `extra` columns as stored."""
+    _register(session, doc)
+    form, params, joined, deferred = form_of(q, (*columns(doc), *extra))
+    return fetch(session, _prepared(form, doc, extra, joined, deferred), params)
 
 
 def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[tuple[str, Any]]:
@@ -295,11 +300,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
         pick = row_type(extra)._make
         return [(orjson.dumps(render(row)).decode(), pick(getattr(row, c) for c in extra))
                 for row in event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))]
-    _register(session, doc)
-    form, params, joined, deferred = form_of(q, (*columns(doc), *extra))
-    rows = fetch(session, _prepared(form, doc, extra, joined, deferred), params)
-    if not extra:
-        return [(row[0], None) for row in rows]
+    rows = _written(session, q, doc, extra)
     make, processors = row_type(extra)._make, _processors(extra)
     return [(row[0], make(value if process is None or value is None else process(value)
                           for process, value in zip(processors, row[1:], strict=True))) for row in rows]
