@@ -16,12 +16,12 @@ from sqlalchemy import literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from loginaudit.fastjson import document, encoded
-from loginaudit.handlers import ingedata, qradar, ssojet, unleash
+from loginaudit.handlers import ingedata, okta, qradar, ssojet, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.driver import fetch, prepare
 from loginaudit.storage.events import EventQuery, event_rows
-from loginaudit.storage.models import LoginEvent
+from loginaudit.storage.models import Credential, LoginEvent, Person, Tenant
 from loginaudit.storage.rendered import (
     TIME_FORMS,
     Col,
@@ -48,9 +48,20 @@ EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31
 @pytest.fixture
 def hostile(store: Store) -> list[int]:
     with store.session(write=True) as s:
+        tenant = Tenant(name="t", client_id="c", created_at=START)
+        holder = Person(first_name=HOSTILE[0], last_name="O'Brien \"é😀\"", email="p@example.com", created_at=START,
+                        updated_at=START)
+        s.add_all([tenant, holder])
+        s.flush()
+        login = Credential(person_id=holder.id, tenant_id=tenant.id, login="p", created_at=START, updated_at=START)
+        s.add(login)
+        s.flush()
         events = []
         for i, text in enumerate(HOSTILE * 2):
+            held = i % 3 == 2  # a credential's holder (a joined name), else an unknown name
             events.append(LoginEvent(
+                credential_id=login.id if held else None, person_id=holder.id if held else None,
+                request_id=text[:36] if i % 2 else None,
                 occurred_at=START + timedelta(seconds=i, microseconds=0 if i % 3 == 0 else 999_999 - i * 1_000),
                 username=text or "x", successful=bool(i % 2), failure_reason=None if i % 4 == 3 else text,
                 auth_method=("password", "http_basic", "saml", "o'dd")[i % 4], ip=text[:45] or None,
@@ -67,12 +78,13 @@ def hostile(store: Store) -> list[int]:
 
 DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), qradar._doc(("user_id", "attempt_time")),
                    ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")), ssojet.AUDIT_LOG,
+                   okta.LOG_EVENT,
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
-                                           "ingedata-iso-sparse", "ssojet", "constants"])
+                                           "ingedata-iso-sparse", "ssojet", "okta", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
@@ -122,10 +134,11 @@ def test_a_document_takes_written_members_as_they_are() -> None:
 def test_a_page_and_its_cursor_columns_come_from_one_statement(store: Store, hostile: list[int]) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
-        pairs = event_json_with(s, query, ssojet.AUDIT_LOG, ssojet.CURSOR)
+        written = event_json_with(s, query, ssojet.AUDIT_LOG, ssojet.CURSOR)
         rows = event_rows(s, query, tuple(dict.fromkeys((*columns(ssojet.AUDIT_LOG), *ssojet.CURSOR))))
-    assert encoded("[" + ",".join(text for text, _ in pairs) + "]") == json.dumps(
+    assert encoded("[" + ",".join(written.texts) + "]") == json.dumps(
         [renderer(ssojet.AUDIT_LOG)(row) for row in rows], separators=(",", ":"))
-    assert [tuple(extra) for _, extra in pairs] == [(r.occurred_at, r.id) for r in rows]
-    assert all(extra.occurred_at.utcoffset() == timedelta(0) for _, extra in pairs)  # aware, as event_rows gives it
-    assert {json.loads(text)["device"] for text, _ in pairs} >= {"Mobile", "Desktop", "Bot"}  # ua-parser's, in SQL
+    extras = [written.extra(i) for i in range(len(written.texts))]
+    assert [tuple(extra) for extra in extras] == [(r.occurred_at, r.id) for r in rows]
+    assert all(extra.occurred_at.utcoffset() == timedelta(0) for extra in extras)  # aware, as event_rows gives it
+    assert {json.loads(text)["device"] for text in written.texts} >= {"Mobile", "Desktop", "Bot"}  # ua-parser's, in SQL

@@ -21,7 +21,9 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal_column,
     not_,
+    null,
     or_,
     select,
     true,
@@ -34,11 +36,11 @@ from ..bounded import unstorable_at
 from .criteria import And, Between, Cmp, Expr, In, IsNull, Not, Or, Text, tightened
 from .driver import Prepared, fetch, prepare
 from .memo import session_generation
-from .models import Credential, LoginEvent
+from .models import Credential, LoginEvent, Person
 
 # Canonical field names a criteria tree or an order may use: table columns, not ORM attributes, so a
 # read is a Core statement on the session's connection (no ORM compile or loading step).
-_EVENTS, _CREDENTIALS = LoginEvent.__table__.c, Credential.__table__.c
+_EVENTS, _CREDENTIALS, _PEOPLE = LoginEvent.__table__.c, Credential.__table__.c, Person.__table__.c
 FIELDS: dict[str, ColumnElement[Any]] = {
     name: _EVENTS[name]
     for name in (
@@ -245,7 +247,16 @@ EVENT_COLUMNS = tuple(FIELDS)
 # convert).
 EventRow = Any
 # What a row may carry beyond the event's own columns: the credential's, under a plain name.
-JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {"role": ("role", _ROLE)}
+# "login_name": the name of the person holding the event's credential ("first last"), null without one;
+# "login_person_uuid": that person's uuid. Read in the page's statement, these cost two primary-key
+# lookups a row; a query not reading them joins nothing more (both backends drop an unused outer join
+# on a unique key).
+JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {
+    "role": ("role", _ROLE),
+    "login_name": ("login_name", case((_PEOPLE["id"].is_(None), null()),
+                                      else_=_PEOPLE["first_name"] + literal_column("' '") + _PEOPLE["last_name"])),
+    "login_person_uuid": ("login_person_uuid", _PEOPLE["uuid"]),
+}
 
 
 def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:
@@ -315,7 +326,9 @@ def _filtered(stmt: Select[Any], form: _Form) -> Select[Any]:
     return stmt
 
 
-_joined = LoginEvent.__table__.outerjoin(Credential.__table__, _EVENTS["credential_id"] == _CREDENTIALS["id"])
+_joined = LoginEvent.__table__.outerjoin(
+    Credential.__table__, _EVENTS["credential_id"] == _CREDENTIALS["id"]).outerjoin(
+    Person.__table__, _CREDENTIALS["person_id"] == _PEOPLE["id"])
 DEFERRED_OFFSET = 1000  # from here an offset page finds its ids first, then loads just those rows
 STATEMENTS_KEPT = 512  # statements per form kept (a form is a filter's structure, not its values)
 

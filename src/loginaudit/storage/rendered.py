@@ -46,27 +46,39 @@ class AsText:
 
 @dataclass(frozen=True)
 class Or:
-    """The column's text, `default` where it is null or empty (Python's `value or default`)."""
+    """The column's text, `default` where it is null or empty (Python's `value or default`); with
+    `blank=False` only where it is null (`value if value is not None else default`). The default is a
+    text or another field (e.g. a value derived from another column)."""
 
     name: str
-    default: str
+    default: str | Field
+    blank: bool = True
 
 
 @dataclass(frozen=True)
 class Derived:
     """A Python function of the column's value, for what SQL cannot say (a user agent's browser by the
-    ua-parser rules): SQLite calls it per row as a registered function. It must be deterministic and
-    return text, an integer or None."""
+    ua-parser rules): SQLite calls it per row as a registered function (~0.7 µs a call). It must be
+    deterministic and return text, an integer or None. Where SQLite can say the same, `sql` (an
+    expression of `{c}`, the column) is used instead; the parity test holds it to the function."""
 
     name: str
     function: Callable[[Any], Any]
+    sql: str = ""
 
 
 @dataclass(frozen=True)
 class Const:
-    """The same text on every row (a JSON:API type)."""
+    """The same scalar on every row (a JSON:API type, a null, a zero, a false)."""
 
-    value: str
+    value: str | int | bool | None
+
+
+@dataclass(frozen=True)
+class Json:
+    """The same JSON text on every row, parsed (an empty array a vendor always sends)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -102,20 +114,39 @@ class Time:
 
 @dataclass(frozen=True)
 class Mapped:
-    """The column's value through `mapping`; a value not in it as it is."""
+    """The column's value through `mapping`; a value not in it as it is (`keep=False`: null)."""
 
     name: str
     mapping: tuple[tuple[str, str], ...]
+    keep: bool = True
 
 
 @dataclass(frozen=True)
 class Choice:
-    """`then` where the column is true (or equals `equals`, when given), else `otherwise`."""
+    """`then` where the column is true (or equals `equals`, or holds the text `contains`, when given),
+    else `otherwise`; each a text or another field (which may be another Choice)."""
 
     name: str
-    then: str
-    otherwise: str
+    then: str | Field
+    otherwise: str | Field
     equals: str | None = None
+    contains: str | None = None
+
+
+@dataclass(frozen=True)
+class Concat:
+    """A constant text before another field's text (which must not be null)."""
+
+    prefix: str
+    field: Field
+
+
+@dataclass(frozen=True)
+class Listed:
+    """`[field]` where the column is non-empty, else `[]` (Python's `[...] if value else []`)."""
+
+    name: str
+    field: Field
 
 
 @dataclass(frozen=True)
@@ -123,36 +154,70 @@ class NullWhen:
     """Null where the `flag` column is true (e.g. no failure reason on a success), else `field`."""
 
     flag: str
-    field: Col | AsText | Or | Derived | Flag | Time | Mapped | Choice
+    field: Field
 
 
 @dataclass(frozen=True)
 class Obj:
-    """A nested document."""
+    """A nested document. Its hash is computed once: a Doc is a cache key on every request (statements,
+    functions, columns), and hashing a large nested one field by field was ~9 µs each time."""
 
     doc: Doc
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(self.doc))
 
-Field = Col | AsText | Or | Derived | Const | Flag | Time | Mapped | Choice | NullWhen | Obj
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
+
+
+Field = Col | AsText | Or | Derived | Const | Json | Flag | Time | Mapped | Choice | Concat | Listed | NullWhen | Obj
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
+def _parts(field: Field | str) -> Iterator[Field]:
+    """The fields `field` reads, composites opened: a column it tests as a Col of it, then what it
+    holds, in document order (a constant text branch reads nothing)."""
+    if isinstance(field, str):
+        return
+    if isinstance(field, Obj):
+        for _, inner in field.doc:
+            yield from _parts(inner)
+    elif isinstance(field, NullWhen):
+        yield Col(field.flag)
+        yield from _parts(field.field)
+    elif isinstance(field, Or):
+        yield Col(field.name)
+        yield from _parts(field.default)
+    elif isinstance(field, Choice):
+        yield Col(field.name)
+        yield from _parts(field.then)
+        yield from _parts(field.otherwise)
+    elif isinstance(field, Listed):
+        yield Col(field.name)
+        yield from _parts(field.field)
+    elif isinstance(field, Concat):
+        yield from _parts(field.field)
+    else:
+        yield field
+
+
 def _leaves(doc: Doc) -> Iterator[Field]:
-    """Every field of `doc` that reads a column or is constant, nested objects and NullWhen opened,
-    in document order (a NullWhen's flag column comes before its field)."""
-    for _, field in doc:
-        if isinstance(field, Obj):
-            yield from _leaves(field.doc)
-        elif isinstance(field, NullWhen):
-            yield Col(field.flag)
-            yield field.field
-        else:
-            yield field
+    """Every plain field of `doc` (a column read as it is or through one function, or a constant)."""
+    return _parts(Obj(doc))
 
 
+@lru_cache(maxsize=512)
 def columns(doc: Doc) -> tuple[str, ...]:
     """The event columns `doc` reads (an event field or a JOINED_COLUMNS name), in first-use order."""
-    return tuple(dict.fromkeys(f.name for f in _leaves(doc) if not isinstance(f, Const | Obj | NullWhen)))
+    reading = (f for f in _leaves(doc) if isinstance(f, Col | AsText | Derived | Flag | Time | Mapped))
+    return tuple(dict.fromkeys(f.name for f in reading))
+
+
+def _branch(value: str | Field) -> Callable[[Any], Any]:
+    if isinstance(value, str):
+        return lambda row: value
+    return _python(value)
 
 
 def _python(field: Field) -> Callable[[Any], Any]:
@@ -161,9 +226,15 @@ def _python(field: Field) -> Callable[[Any], Any]:
     if isinstance(field, Const):
         value = field.value
         return lambda row: value
+    if isinstance(field, Json):
+        text = field.text
+        return lambda row: orjson.loads(text)  # a fresh value per row, as a literal in the old code was
     if isinstance(field, NullWhen):
         flag, inner = operator.attrgetter(field.flag), _python(field.field)
         return lambda row: None if flag(row) else inner(row)
+    if isinstance(field, Concat):
+        prefix, inner = field.prefix, _python(field.field)
+        return lambda row: prefix + inner(row)
     get = operator.attrgetter(field.name)
     if isinstance(field, Time):
         form = TIME_FORMS[field.form][0]
@@ -171,19 +242,28 @@ def _python(field: Field) -> Callable[[Any], Any]:
     if isinstance(field, AsText):
         return lambda row: None if get(row) is None else str(get(row))
     if isinstance(field, Or):
-        default = field.default
-        return lambda row: get(row) or default
+        default = _branch(field.default)
+        if field.blank:
+            return lambda row: get(row) or default(row)
+        return lambda row: get(row) if get(row) is not None else default(row)
     if isinstance(field, Derived):
         function = field.function
         return lambda row: function(get(row))
     if isinstance(field, Mapped):
         mapping = dict(field.mapping)
-        return lambda row: mapping.get(get(row), get(row))
+        if field.keep:
+            return lambda row: mapping.get(get(row), get(row))
+        return lambda row: mapping.get(get(row))
+    if isinstance(field, Listed):
+        inner = _python(field.field)
+        return lambda row: [inner(row)] if get(row) else []
     if isinstance(field, Choice):
-        then, otherwise, equals = field.then, field.otherwise, field.equals
-        if equals is None:
-            return lambda row: then if get(row) else otherwise
-        return lambda row: then if get(row) == equals else otherwise
+        then, otherwise, equals, contains = _branch(field.then), _branch(field.otherwise), field.equals, field.contains
+        if contains is not None:
+            return lambda row: then(row) if contains in (get(row) or "") else otherwise(row)
+        if equals is not None:
+            return lambda row: then(row) if get(row) == equals else otherwise(row)
+        return lambda row: then(row) if get(row) else otherwise(row)
     return get  # Col, Flag: SQLAlchemy's row already holds int/str/bool/None
 
 
@@ -200,7 +280,21 @@ def _quoted(text: str) -> str:
 
 def _column(name: str) -> str:
     column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
-    return str(column.compile(dialect=SQLITE))
+    return str(column.compile(dialect=SQLITE, compile_kwargs={"literal_binds": True}))
+
+
+def _constant(value: str | int | bool | None) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "json('true')" if value else "json('false')"
+    if isinstance(value, int):
+        return str(value)
+    return _quoted(value)
+
+
+def _branch_sql(value: str | Field) -> str:
+    return _quoted(value) if isinstance(value, str) else _sql(value)
 
 
 def _sql(field: Field) -> str:
@@ -208,9 +302,13 @@ def _sql(field: Field) -> str:
     if isinstance(field, Obj):
         return json_sql(field.doc)
     if isinstance(field, Const):
-        return _quoted(field.value)
+        return _constant(field.value)
+    if isinstance(field, Json):
+        return f"json({_quoted(field.text)})"
     if isinstance(field, NullWhen):
         return f"CASE WHEN {_column(field.flag)} THEN NULL ELSE {_sql(field.field)} END"
+    if isinstance(field, Concat):
+        return f"{_quoted(field.prefix)} || {_sql(field.field)}"
     col = _column(field.name)
     if isinstance(field, Flag):
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN json('true') ELSE json('false') END"
@@ -219,15 +317,21 @@ def _sql(field: Field) -> str:
     if isinstance(field, AsText):
         return f"CAST({col} AS TEXT)"
     if isinstance(field, Or):
-        return f"COALESCE(NULLIF({col}, ''), {_quoted(field.default)})"
+        value = f"NULLIF({col}, '')" if field.blank else col
+        return f"COALESCE({value}, {_branch_sql(field.default)})"  # SQLite evaluates the default only when used
     if isinstance(field, Derived):
-        return f"{_function_name(field.function)}({col})"
+        return field.sql.format(c=col) if field.sql else f"{_function_name(field.function)}({col})"
+    if isinstance(field, Listed):
+        return f"CASE WHEN {col} IS NOT NULL AND {col} <> '' THEN json_array({_sql(field.field)}) ELSE json_array() END"
     if isinstance(field, Choice):
-        test = col if field.equals is None else f"{col} = {_quoted(field.equals)}"
-        return f"CASE WHEN {test} THEN {_quoted(field.then)} ELSE {_quoted(field.otherwise)} END"
+        test = (col if field.equals is None and field.contains is None
+                else f"{col} = {_quoted(field.equals)}" if field.equals is not None
+                else f"instr({col}, {_quoted(field.contains or '')}) > 0")
+        return f"CASE WHEN {test} THEN {_branch_sql(field.then)} ELSE {_branch_sql(field.otherwise)} END"
     if isinstance(field, Mapped):
         whens = " ".join(f"WHEN {_quoted(k)} THEN {_quoted(v)}" for k, v in field.mapping)
-        return f"CASE {col} {whens} ELSE {col} END" if whens else col
+        otherwise = col if field.keep else "NULL"
+        return f"CASE {col} {whens} ELSE {otherwise} END" if whens else otherwise
     return col
 
 
@@ -239,34 +343,50 @@ def _function_name(function: Callable[[Any], Any]) -> str:
     return _NAMES.setdefault(function, f"loginaudit_fn{len(_NAMES)}")
 
 
-@lru_cache(maxsize=512)
-def _functions(doc: Doc) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    return tuple((_function_name(f.function), f.function) for f in _leaves(doc) if isinstance(f, Derived))
-
-
-def _register(session: Session, doc: Doc) -> None:
-    """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""
-    wanted = _functions(doc)
-    if not wanted:
-        return
-    pooled = session.connection().connection
-    known: set[str] = pooled.info.setdefault(_REGISTERED, set())
-    for name, function in wanted:
-        if name not in known:
-            driver = pooled.driver_connection
-            assert driver is not None  # a checked-out connection's
-            driver.create_function(name, 1, function, deterministic=True)
-            known.add(name)
-
-
 def json_sql(doc: Doc) -> str:
     return "json_object(" + ", ".join(f"{_quoted(key)}, {_sql(field)}" for key, field in doc) + ")"
 
 
-@lru_cache(maxsize=512)
-def _prepared(form: Any, doc: Doc, extra: tuple[str, ...], joined: bool, deferred: bool) -> Prepared:
-    picked = [literal_column(json_sql(doc)), *(FIELDS[c] for c in extra)]
-    return prepare(select_page(form, picked, joined, deferred))
+class _Compiled:
+    """What reading one Doc on SQLite needs, made once per Doc: a request then hashes the Doc once
+    (a large one is ~100 nodes) rather than once per cache it consults."""
+
+    KEPT = 512  # statements per Doc (a statement per query form)
+
+    def __init__(self, doc: Doc) -> None:
+        self.columns = columns(doc)
+        self.functions = tuple((_function_name(f.function), f.function) for f in _leaves(doc)
+                               if isinstance(f, Derived) and not f.sql)
+        self.sql = json_sql(doc)
+        self.statements: dict[tuple[Any, ...], Prepared] = {}
+
+    def register(self, session: Session) -> None:
+        """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""
+        if not self.functions:
+            return
+        pooled = session.connection().connection
+        known: set[str] = pooled.info.setdefault(_REGISTERED, set())
+        for name, function in self.functions:
+            if name not in known:
+                driver = pooled.driver_connection
+                assert driver is not None  # a checked-out connection's
+                driver.create_function(name, 1, function, deterministic=True)
+                known.add(name)
+
+    def prepared(self, form: Any, extra: tuple[str, ...], joined: bool, deferred: bool) -> Prepared:
+        key = (form, extra, joined, deferred)
+        found = self.statements.get(key)
+        if found is None:
+            if len(self.statements) >= self.KEPT:
+                self.statements.clear()
+            picked = [literal_column(self.sql), *(FIELDS[c] for c in extra)]
+            found = self.statements[key] = prepare(select_page(form, picked, joined, deferred))
+        return found
+
+
+@lru_cache(maxsize=256)
+def _compiled(doc: Doc) -> _Compiled:
+    return _Compiled(doc)
 
 
 @lru_cache(maxsize=64)
@@ -286,21 +406,40 @@ def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
 
 def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
     """SQLite's rows for `q`: the JSON text of `doc`, then the `extra` columns as stored."""
-    _register(session, doc)
-    form, params, joined, deferred = form_of(q, (*columns(doc), *extra))
-    return fetch(session, _prepared(form, doc, extra, joined, deferred), params)
+    compiled = _compiled(doc)
+    compiled.register(session)
+    form, params, joined, deferred = form_of(q, (*compiled.columns, *extra))
+    return fetch(session, compiled.prepared(form, extra, joined, deferred), params)
 
 
-def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """`event_json`, each row's JSON with a row of the `extra` event columns as `event_rows` gives them
-    (what a page's cursor is made of), from the same statement."""
+@dataclass(frozen=True)
+class Written:
+    """A page's rows as JSON texts, and each row's `extra` columns, converted only for the rows asked
+    (a pager needs the last row's cursor; converting every row's time was 5% of an Okta page)."""
+
+    texts: list[str]
+    extras: list[tuple[Any, ...]]
+    convert: Callable[[tuple[Any, ...]], Any]
+
+    def extra(self, index: int) -> Any:
+        """Row `index`'s extra columns as `event_rows` gives them (a named tuple)."""
+        return self.convert(self.extras[index])
+
+
+def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> Written:
+    """`event_json`, with the `extra` event columns of each row (what a page's cursor is made of), from
+    the same statement."""
     conn = session.connection()
+    pick = row_type(extra)._make
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
-        pick = row_type(extra)._make
-        return [(orjson.dumps(render(row)).decode(), pick(getattr(row, c) for c in extra))
-                for row in event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))]
+        rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
+        return Written([orjson.dumps(render(row)).decode() for row in rows],
+                       [tuple(getattr(row, c) for c in extra) for row in rows], pick)
     rows = _written(session, q, doc, extra)
-    make, processors = row_type(extra)._make, _processors(extra)
-    return [(row[0], make(value if process is None or value is None else process(value)
-                          for process, value in zip(processors, row[1:], strict=True))) for row in rows]
+    processors = _processors(extra)
+
+    def convert(stored: tuple[Any, ...]) -> Any:
+        return pick(value if process is None or value is None else process(value)
+                    for process, value in zip(processors, stored, strict=True))
+    return Written([row[0] for row in rows], [row[1:] for row in rows], convert)
