@@ -225,6 +225,15 @@ def _short_uuid(uuid: str) -> str:
     return uuid.replace("-", "")[:24]
 
 
+def _by_kind(derive: okta_filter.Derive) -> Choice:
+    """A field the filter's DERIVED also computes from (kind, success), as the Doc says it: by kind
+    (login or not), then by success where the two differ."""
+    def by_success(kind: str) -> str | Choice:
+        ok, failed = derive(kind, True), derive(kind, False)
+        return ok if ok == failed else Choice("successful", ok, failed)
+    return Choice("event_type", by_success("login"), by_success("logout"), equals="login")
+
+
 _PLACE = Obj((("city", Col("city")), ("state", Const(None)), ("country", Col("country")),
               ("postalCode", Const(None)), ("geolocation", Const(None))))
 # The request's id, else one made from the event's uuid.
@@ -246,18 +255,16 @@ LOG_EVENT: Doc = (
                                   Const(None), equals="login")),
         ("issuer", Const(None)), ("interface", Const(None)), ("authenticationStep", Const(0)),
         ("externalSessionId", Choice("successful", Concat("idx", _TRANSACTION), "unknown"))))),
-    ("displayMessage", Choice("event_type", "User login to Okta", "User logout from Okta", equals="login")),
-    ("eventType", Choice("event_type", "user.session.start", "user.session.end", equals="login")),
-    ("outcome", Obj((("result", Choice("successful", "SUCCESS", "FAILURE")),
+    ("displayMessage", _by_kind(display_message)),
+    ("eventType", _by_kind(event_type)),
+    ("outcome", Obj((("result", _by_kind(outcome_result)),
                      ("reason", NullWhen("successful", Col("failure_reason")))))),
     ("published", Time("occurred_at", "iso_ms_z")),
     ("securityContext", Obj(tuple((key, Const(None)) for key in ("asNumber", "asOrg", "isp", "domain", "isProxy")))),
-    ("severity", Choice("successful", "INFO", "WARN")),
+    ("severity", _by_kind(severity)),
     ("debugContext", Obj((("debugData", Obj((("requestId", _TRANSACTION), ("requestUri", Const("/idp/idx/identify")),
                                              ("url", Const("/idp/idx/identify?"))))),))),
-    ("legacyEventType", Choice("event_type", Choice("successful", "core.user_auth.login_success",
-                                                    "core.user_auth.login_failed"),
-                               "core.user_auth.logout_success", equals="login")),
+    ("legacyEventType", _by_kind(legacy_event_type)),
     ("transaction", Obj((("type", Const("WEB")), ("id", _TRANSACTION), ("detail", Obj(()))))),
     ("uuid", Col("uuid")),
     ("version", Const("0")),
