@@ -16,7 +16,7 @@ from sqlalchemy import literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from loginaudit.fastjson import document, encoded
-from loginaudit.handlers import ingedata, okta, qradar, ssojet, unleash
+from loginaudit.handlers import entra, ingedata, okta, qradar, ssojet, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.driver import fetch, prepare
@@ -27,6 +27,7 @@ from loginaudit.storage.rendered import (
     Col,
     Doc,
     Mapped,
+    Obj,
     Time,
     columns,
     event_json,
@@ -43,6 +44,13 @@ AGENTS = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/60
           "Googlebot/2.1 (+http://www.google.com/bot.html)", "curl/8.4.0", None]
 EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC),
          datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
+
+
+# Wider than one json_object call takes (127 arguments), a wide object nested in it, each ending on a nested
+# object (whose brace the chunk joining must keep).
+_INNER: Doc = tuple((f"i{n}", Col("username") if n % 7 else Obj((("deep", Col("city")),))) for n in range(90))
+WIDE: Doc = (*((f"k{n}", Obj(_INNER) if n == 45 else Time("occurred_at", "iso_s_z") if n % 5 else Col("ip"))
+               for n in range(130)), ("last", Obj((("x", Col("id")),))))
 
 
 @pytest.fixture
@@ -78,13 +86,16 @@ def hostile(store: Store) -> list[int]:
 
 DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), qradar._doc(("user_id", "attempt_time")),
                    ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")), ssojet.AUDIT_LOG,
-                   okta.LOG_EVENT,
+                   okta.LOG_EVENT, entra.sign_in_doc("v1.0", "t'1", None), entra.sign_in_doc("beta", "t'1", None),
+                   entra.sign_in_doc("beta", "t", ("status", "nope", "userId", "status")),
+                   WIDE,
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
-                                           "ingedata-iso-sparse", "ssojet", "okta", "constants"])
+                                           "ingedata-iso-sparse", "ssojet", "okta", "entra", "entra-beta",
+                                           "entra-select", "wide", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:

@@ -50,6 +50,12 @@ def iso_ms_z(at: datetime) -> str:
     return utc.isoformat(timespec="milliseconds")[:-6] + "Z"  # isoformat pads years; strftime would not
 
 
+def iso_s_z(at: datetime) -> str:
+    """UTC to the second with `Z`, as Microsoft Graph writes a sign-in's createdDateTime (.NET's
+    round-trip form of a whole-second DateTimeOffset; the year four digits, as .NET writes it)."""
+    return at.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
+
+
 def ms_since_epoch(at: datetime) -> int:
     """Exact integer milliseconds since 1970, floored (floats lose the last digit on some instants)."""
     delta = at - EPOCH

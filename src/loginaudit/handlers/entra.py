@@ -7,8 +7,9 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,15 +19,31 @@ from connexion.lifecycle import ConnexionResponse
 
 from ..bounded import loads_json
 from ..errors import VendorError, respond
+from ..fastjson import Encoded, document
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, IsNull, Not, Or, Text, all_of
-from ..storage.events import EventQuery, EventRow, Order, event_rows
+from ..storage.events import EventQuery, Order
 from ..storage.models import Person
-from ..storage.records import MAX_ID, find, login_names
+from ..storage.records import MAX_ID, find
+from ..storage.rendered import (
+    Choice,
+    Col,
+    Const,
+    Derived,
+    Doc,
+    Field,
+    Items,
+    Json,
+    NullWhen,
+    Obj,
+    Time,
+    event_json_with,
+)
+from ..storage.rendered import Or as Fallback  # criteria's Or is the filter's
 from ..timefmt import EPOCH
 from ..tokens import Principal, TokenKind, resolve
-from ..useragent import describe
+from ..useragent import browser_of, os_of
 from . import entra_filter
 
 JSON_TYPE = "application/json"
@@ -157,58 +174,82 @@ READ = ("id", "uuid", "occurred_at", "credential_id", "person_id", "username", "
         "ip", "user_agent", "country", "city", "request_id", "client_name")
 
 
-def _error_code(ev: EventRow) -> int:
-    if ev.successful:
-        return 0
-    if ev.credential_id is None:
-        return 50034
-    return 50053 if "lock" in (ev.failure_reason or "").lower() else 50126
+@lru_cache(maxsize=4096)
+def _failed_code(reason: str | None) -> int:
+    """A known user's failure: locked out, else a bad password."""
+    return 50053 if "lock" in (reason or "").lower() else 50126
 
 
+def _by_code(value: Callable[[int], Any]) -> Choice:
+    """A field that depends on the sign-in's error code (0; 50034 for a name nobody holds; else by the
+    failure's reason), as the store writes it. Made once per field at import: its function is the SQL
+    function SQLite calls."""
+    def leaf(code: int) -> str | Field:
+        out = value(code)
+        return out if isinstance(out, str) else Const(out)
+    by_reason = Derived("failure_reason", lru_cache(maxsize=4096)(lambda reason: value(_failed_code(reason))))
+    return Choice("successful", leaf(0), Choice("credential_id", leaf(50034), by_reason, absent=True))
+
+
+ERROR_CODE = _by_code(lambda code: code)
+FAILURE_REASON = _by_code(lambda code: FAILURES[code] or "Other.")
 NO_USER = "00000000-0000-0000-0000-000000000000"
 
 
-def _sign_in(ev: EventRow, names: Mapping[int, Any], tenant: str) -> dict[str, Any]:
-    """The v1.0 signIn: the 29 properties of msgraph-sdk's `models/sign_in.py` and `id`."""
-    login = names.get(ev.credential_id) if ev.credential_id is not None else None
-    browser, os_name, _ = describe(ev.user_agent or "")
-    code = _error_code(ev)
-    app_id, app_name = PORTAL_APP if ev.client_name is None else (
-        str(uuid.uuid5(uuid.NAMESPACE_URL, "app:" + ev.client_name)), ev.client_name)
+@lru_cache(maxsize=4096)
+def _app_id(client_name: str | None) -> str:
+    return PORTAL_APP[0] if client_name is None else str(uuid.uuid5(uuid.NAMESPACE_URL, "app:" + client_name))
+
+
+def _correlation(event_uuid: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, event_uuid))
+
+
+_PLACE = Obj((("city", Col("city")), ("state", Const(None)), ("countryOrRegion", Col("country")),
+              ("geoCoordinates", Obj(tuple((k, Const(None)) for k in ("altitude", "latitude", "longitude"))))))
+
+
+def _device(beta: bool) -> Obj:
+    return Obj((("deviceId", Const("")), ("displayName", Const("")), ("operatingSystem", Derived("user_agent", os_of)),
+                ("browser", Derived("user_agent", browser_of)), ("isCompliant", Const(False)),
+                ("isManaged", Const(False)), ("trustType", Const("")), *((("browserId", Const("")),) if beta else ())))
+
+
+def _sign_in(tenant: str) -> dict[str, Field]:
+    """The v1.0 signIn: the 29 properties of msgraph-sdk's `models/sign_in.py` and `id`, as the store writes
+    them (storage/rendered.py); `userDisplayName`/`userId` are the credential holder's."""
     return {
-        "id": ev.uuid,
-        "createdDateTime": ev.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "userDisplayName": f"{login.first_name} {login.last_name}" if login is not None else None,
-        "userPrincipalName": ev.username,
-        "userId": login.person_uuid if login is not None else NO_USER,
-        "appId": app_id,
-        "appDisplayName": app_name,
-        "ipAddress": ev.ip or "",
-        "clientAppUsed": "Browser",
-        "correlationId": ev.request_id or str(uuid.uuid5(uuid.NAMESPACE_OID, ev.uuid)),
-        "conditionalAccessStatus": "notApplied",
-        "isInteractive": True,
-        "riskDetail": "none",
-        "riskLevelAggregated": "none",
-        "riskLevelDuringSignIn": "none",
-        "riskState": "none",
-        "riskEventTypes": [],
-        "riskEventTypes_v2": [],
-        "resourceDisplayName": "Windows Azure Service Management API",
-        "resourceId": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-        "homeTenantId": tenant,
-        "resourceTenantId": tenant,
-        "servicePrincipalId": "",
-        "servicePrincipalName": None,
-        "userAgent": ev.user_agent or "",
-        "authenticationAppDeviceDetails": None,
-        "status": {"errorCode": code, "failureReason": FAILURES[code] or "Other.",
-                   "additionalDetails": None if ev.successful else ev.failure_reason},
-        "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": os_name, "browser": browser,
-                         "isCompliant": False, "isManaged": False, "trustType": ""},
-        "location": {"city": ev.city, "state": None, "countryOrRegion": ev.country,
-                     "geoCoordinates": {"altitude": None, "latitude": None, "longitude": None}},
-        "appliedConditionalAccessPolicies": [],
+        "id": Col("uuid"),
+        "createdDateTime": Time("occurred_at", "iso_s_z"),
+        "userDisplayName": Col("login_name"),
+        "userPrincipalName": Col("username"),
+        "userId": Fallback("login_person_uuid", NO_USER, blank=False),
+        "appId": Derived("client_name", _app_id),
+        "appDisplayName": Fallback("client_name", PORTAL_APP[1], blank=False),
+        "ipAddress": Fallback("ip", ""),
+        "clientAppUsed": Const("Browser"),
+        "correlationId": Fallback("request_id", Derived("uuid", _correlation)),
+        "conditionalAccessStatus": Const("notApplied"),
+        "isInteractive": Const(True),
+        "riskDetail": Const("none"),
+        "riskLevelAggregated": Const("none"),
+        "riskLevelDuringSignIn": Const("none"),
+        "riskState": Const("none"),
+        "riskEventTypes": Json("[]"),
+        "riskEventTypes_v2": Json("[]"),
+        "resourceDisplayName": Const("Windows Azure Service Management API"),
+        "resourceId": Const("797f4846-ba00-4fd7-ba43-dac1f8f63013"),
+        "homeTenantId": Const(tenant),
+        "resourceTenantId": Const(tenant),
+        "servicePrincipalId": Const(""),
+        "servicePrincipalName": Const(None),
+        "userAgent": Fallback("user_agent", ""),
+        "authenticationAppDeviceDetails": Const(None),
+        "status": Obj((("errorCode", ERROR_CODE), ("failureReason", FAILURE_REASON),
+                       ("additionalDetails", NullWhen("successful", Col("failure_reason"))))),
+        "deviceDetail": _device(False),
+        "location": _PLACE,
+        "appliedConditionalAccessPolicies": Json("[]"),
     }
 
 
@@ -218,47 +259,75 @@ STEP_RESULTS = {0: "Correct password", 50034: "User not found", 50053: "Account 
 
 
 BETA_COLLECTIONS = {"signInEventTypes": ("interactiveUser",)}  # what `any` can test on beta, per sign-in
+STEP_RESULT = _by_code(STEP_RESULTS.__getitem__)
 
 
-def _beta(v1: dict[str, Any], ev: EventRow, tenant: str) -> dict[str, Any]:
+def _processing_ms(event_uuid: str) -> int:
+    return 40 + uuid.UUID(event_uuid).bytes[0] % 200
+
+
+def _session_id(event_uuid: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, "session:" + event_uuid))
+
+
+def _token_id(event_uuid: str) -> str:
+    return base64.urlsafe_b64encode(uuid.UUID(event_uuid).bytes[::-1]).decode().rstrip("=")
+
+
+def _beta(tenant: str) -> dict[str, Field]:
     """beta's signIn (msgraph-beta-sdk's `models/sign_in.py`): v1.0's but `riskEventTypes`, 49 more
     properties and `deviceDetail.browserId`; the values are entra-beta.yaml's decisions."""
-    code = v1["status"]["errorCode"]
-    owner = MICROSOFT_SERVICES if ev.client_name is None else tenant
-    seed = uuid.UUID(ev.uuid).bytes
-    out = {k: v for k, v in v1.items() if k != "riskEventTypes"}
-    out["deviceDetail"] = {**v1["deviceDetail"], "browserId": ""}
+    out = _sign_in(tenant)
+    del out["riskEventTypes"]
+    out["deviceDetail"] = _device(True)
+    owner = Choice("client_name", MICROSOFT_SERVICES, tenant, absent=True)
+    none, empty, nothing = Const("none"), Const(""), Const(None)
     out.update({
-        "agent": None, "appOwnerTenantId": owner, "appTokenProtectionStatus": None, "appliedEventListeners": [],
-        "authenticationAppPolicyEvaluationDetails": [], "authenticationContextClassReferences": [],
-        "authenticationDetails": [{"authenticationStepDateTime": v1["createdDateTime"],
-                                   "authenticationMethod": "Password",
-                                   "authenticationMethodDetail": "Password in the cloud",
-                                   "succeeded": code == 0, "authenticationStepResultDetail": STEP_RESULTS[code],
-                                   "authenticationStepRequirement": "Primary authentication"}],
-        "authenticationMethodsUsed": [], "authenticationProcessingDetails": [], "authenticationProtocol": "none",
-        "authenticationRequirement": "singleFactorAuthentication", "authenticationRequirementPolicies": [],
-        "autonomousSystemNumber": None, "azureResourceId": "", "clientCredentialType": "none",
-        "clientSessionId": None, "conditionalAccessAudiences": [], "crossTenantAccessType": "none",
-        "federatedCredentialId": "", "flaggedForReview": False, "globalSecureAccessIpAddress": "",
-        "homeTenantName": "", "incomingTokenType": "none", "ipAddressFromResourceProvider": "",
-        "isTenantRestricted": False, "isThroughGlobalSecureAccess": False,
-        "managedServiceIdentity": {"msiType": "none", "associatedResourceId": None, "federatedTokenId": None,
-                                   "federatedTokenIssuer": None},
-        "mfaDetail": {"authMethod": None, "authDetail": None}, "networkLocationDetails": [],
-        "originalRequestId": ev.uuid, "originalTransferMethod": "none",
-        "privateLinkDetails": {"policyId": "", "policyName": "", "resourceId": "", "policyTenantId": ""},
-        "processingTimeInMilliseconds": 40 + seed[0] % 200, "resourceOwnerTenantId": owner,
-        "resourceServicePrincipalId": "", "rootActorId": None, "servicePrincipalCredentialKeyId": "",
-        "servicePrincipalCredentialThumbprint": "",
-        "sessionId": str(uuid.uuid5(uuid.NAMESPACE_OID, "session:" + ev.uuid)) if code == 0 else "",
-        "sessionLifetimePolicies": [], "signInEventTypes": list(BETA_COLLECTIONS["signInEventTypes"]),
-        "signInIdentifier": ev.username,
-        "signInIdentifierType": None, "signInTokenProtectionStatus": None, "tokenIssuerName": "",
-        "tokenIssuerType": "AzureAD", "tokenProtectionStatusDetails": None,
-        "uniqueTokenIdentifier": base64.urlsafe_b64encode(seed[::-1]).decode().rstrip("="), "userType": "member",
+        "agent": nothing, "appOwnerTenantId": owner, "appTokenProtectionStatus": nothing,
+        "appliedEventListeners": Json("[]"), "authenticationAppPolicyEvaluationDetails": Json("[]"),
+        "authenticationContextClassReferences": Json("[]"),
+        "authenticationDetails": Items((Obj((
+            ("authenticationStepDateTime", Time("occurred_at", "iso_s_z")),
+            ("authenticationMethod", Const("Password")), ("authenticationMethodDetail", Const("Password in the cloud")),
+            ("succeeded", Choice("successful", Const(True), Const(False))),  # error code 0
+            ("authenticationStepResultDetail", STEP_RESULT),
+            ("authenticationStepRequirement", Const("Primary authentication")))),)),
+        "authenticationMethodsUsed": Json("[]"), "authenticationProcessingDetails": Json("[]"),
+        "authenticationProtocol": none, "authenticationRequirement": Const("singleFactorAuthentication"),
+        "authenticationRequirementPolicies": Json("[]"), "autonomousSystemNumber": nothing, "azureResourceId": empty,
+        "clientCredentialType": none, "clientSessionId": nothing, "conditionalAccessAudiences": Json("[]"),
+        "crossTenantAccessType": none, "federatedCredentialId": empty, "flaggedForReview": Const(False),
+        "globalSecureAccessIpAddress": empty, "homeTenantName": empty, "incomingTokenType": none,
+        "ipAddressFromResourceProvider": empty, "isTenantRestricted": Const(False),
+        "isThroughGlobalSecureAccess": Const(False),
+        "managedServiceIdentity": Obj((("msiType", none), ("associatedResourceId", nothing),
+                                       ("federatedTokenId", nothing), ("federatedTokenIssuer", nothing))),
+        "mfaDetail": Obj((("authMethod", nothing), ("authDetail", nothing))), "networkLocationDetails": Json("[]"),
+        "originalRequestId": Col("uuid"), "originalTransferMethod": none,
+        "privateLinkDetails": Obj(tuple((k, empty) for k in ("policyId", "policyName", "resourceId",
+                                                              "policyTenantId"))),
+        "processingTimeInMilliseconds": Derived("uuid", _processing_ms), "resourceOwnerTenantId": owner,
+        "resourceServicePrincipalId": empty, "rootActorId": nothing, "servicePrincipalCredentialKeyId": empty,
+        "servicePrincipalCredentialThumbprint": empty,
+        "sessionId": Choice("successful", Derived("uuid", _session_id), ""),  # a session where the code is 0
+        "sessionLifetimePolicies": Json("[]"),
+        "signInEventTypes": Json(json.dumps(list(BETA_COLLECTIONS["signInEventTypes"]), separators=(",", ":"))),
+        "signInIdentifier": Col("username"),
+        "signInIdentifierType": nothing, "signInTokenProtectionStatus": nothing, "tokenIssuerName": empty,
+        "tokenIssuerType": Const("AzureAD"), "tokenProtectionStatusDetails": nothing,
+        "uniqueTokenIdentifier": Derived("uuid", _token_id), "userType": Const("member"),
     })
     return out
+
+
+@lru_cache(maxsize=256)
+def sign_in_doc(version: str, tenant: str, select: tuple[str, ...] | None) -> Doc:
+    """The signIn document of `version` for a caller of `tenant` (its id is in every row), or just the
+    `$select`ed properties that exist, in the order asked (a property asked twice once)."""
+    fields = _beta(tenant) if version == "beta" else _sign_in(tenant)
+    if select is None:
+        return tuple(fields.items())
+    return tuple((key, fields[key]) for key in dict.fromkeys(select) if key in fields)
 
 
 # ---- the query ---------------------------------------------------------------------------------------------
@@ -329,23 +398,22 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
         scope = Or((Cmp("tenant_id", "=", principal.tenant_id), unknown_users))
         where = all_of(scope, Cmp("event_type", "=", "login"),
                        Cmp("occurred_at", ">=", now - RETENTION), where_filter)
-        rows = event_rows(s, EventQuery(where=where, order=order, limit=top + 1, after=after), READ)
-        page = rows[:top]
-        names = login_names(s, (ev.credential_id for ev in page))
-        tenant = str(principal.tenant_uuid)
-        values = [_sign_in(ev, names, tenant) for ev in page]
-    if version == "beta":
-        values = [_beta(v, ev, tenant) for v, ev in zip(values, page, strict=True)]
-    select = query.get("$select")
-    if select:
-        wanted = [f.strip() for f in select.split(",") if f.strip()]
-        values = [{k: v[k] for k in wanted if k in v} for v in values]
-    body: dict[str, Any] = {"@odata.context": f"https://graph.microsoft.com/{version}/$metadata#auditLogs/signIns"
-                            + (f"({select})" if select else ""), "value": values}
-    if len(rows) > top:
+        select = query.get("$select")
+        wanted = tuple(f.strip() for f in select.split(",") if f.strip()) if select else None
+        doc = sign_in_doc(version, str(principal.tenant_uuid), wanted)
+        written = event_json_with(s, EventQuery(where=where, order=order, limit=top + 1, after=after), doc,
+                                  ("occurred_at", "id"))
+    texts = written.texts[:top]
+    members: list[tuple[str, Any]] = [
+        ("@odata.context", f"https://graph.microsoft.com/{version}/$metadata#auditLogs/signIns"
+         + (f"({select})" if select else "")),
+        ("value", Encoded("[" + ",".join(texts) + "]"))]
+    if len(written.texts) > top:
+        last = written.extra(top - 1)
         params_out = {k: v for k, v in query.items() if k != "$skiptoken"}
-        params_out["$skiptoken"] = _encode_skiptoken(page[-1].occurred_at, page[-1].id)
-        body["@odata.nextLink"] = str(request.url.replace(query=urlencode(params_out, safe="$/,'")))
+        params_out["$skiptoken"] = _encode_skiptoken(last.occurred_at, last.id)
+        members.append(("@odata.nextLink", str(request.url.replace(query=urlencode(params_out, safe="$/,'")))))
+    body = document(members)
     request_id = str(uuid.uuid4())
     return body, 200, {"Content-Type": JSON_TYPE, "request-id": request_id,
                        "client-request-id": _client_request_id() or request_id}

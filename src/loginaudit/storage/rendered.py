@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
-from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, ms_since_epoch, ruby_utc
+from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, iso_s_z, ms_since_epoch, ruby_utc
 from .driver import SQLITE, Prepared, fetch, prepare
 from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, row_type, select_page
 
@@ -96,6 +96,7 @@ TIME_FORMS: dict[str, tuple[Callable[[datetime], Any], str]] = {
     # Go's RFC3339Nano of milliseconds: the fraction's trailing zeros trimmed, none on a whole second
     "go_ms": (go_rfc3339nano, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 8) || CASE rtrim(substr({c}, 21, 3), '0') "
                               "WHEN '' THEN '' ELSE '.' || rtrim(substr({c}, 21, 3), '0') END || 'Z'"),
+    "iso_s_z": (iso_s_z, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 8) || 'Z'"),
     "iso_ms_offset": (iso_ms_offset, "substr({c}, 1, 10) || 'T' || substr({c}, 12, 12) || '+00:00'"),
     "ruby_utc": (ruby_utc, "substr({c}, 1, 19) || ' +0000'"),
     # whole seconds by SQLite's calendar, the milliseconds from the text
@@ -123,14 +124,15 @@ class Mapped:
 
 @dataclass(frozen=True)
 class Choice:
-    """`then` where the column is true (or equals `equals`, or holds the text `contains`, when given),
-    else `otherwise`; each a text or another field (which may be another Choice)."""
+    """`then` where the column is true (or equals `equals`, or holds the text `contains`, or is null
+    with `absent`), else `otherwise`; each a text or another field (which may be another Choice)."""
 
     name: str
     then: str | Field
     otherwise: str | Field
     equals: str | None = None
     contains: str | None = None
+    absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,13 @@ class Listed:
 
     name: str
     field: Field
+
+
+@dataclass(frozen=True)
+class Items:
+    """A JSON array of these fields, on every row."""
+
+    fields: tuple[Field, ...]
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,8 @@ class Obj:
         return self._hash  # type: ignore[attr-defined,no-any-return]
 
 
-Field = Col | AsText | Or | Derived | Const | Json | Flag | Time | Mapped | Choice | Concat | Listed | NullWhen | Obj
+Field = (Col | AsText | Or | Derived | Const | Json | Flag | Time | Mapped | Choice | Concat | Listed | Items | NullWhen
+         | Obj)
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
@@ -198,6 +208,9 @@ def _parts(field: Field | str) -> Iterator[Field]:
         yield from _parts(field.field)
     elif isinstance(field, Concat):
         yield from _parts(field.field)
+    elif isinstance(field, Items):
+        for inner in field.fields:
+            yield from _parts(inner)
     else:
         yield field
 
@@ -235,6 +248,9 @@ def _python(field: Field) -> Callable[[Any], Any]:
     if isinstance(field, Concat):
         prefix, inner = field.prefix, _python(field.field)
         return lambda row: prefix + inner(row)
+    if isinstance(field, Items):
+        items = [_python(inner) for inner in field.fields]
+        return lambda row: [item(row) for item in items]
     get = operator.attrgetter(field.name)
     if isinstance(field, Time):
         form = TIME_FORMS[field.form][0]
@@ -259,6 +275,8 @@ def _python(field: Field) -> Callable[[Any], Any]:
         return lambda row: [inner(row)] if get(row) else []
     if isinstance(field, Choice):
         then, otherwise, equals, contains = _branch(field.then), _branch(field.otherwise), field.equals, field.contains
+        if field.absent:
+            return lambda row: then(row) if get(row) is None else otherwise(row)
         if contains is not None:
             return lambda row: then(row) if contains in (get(row) or "") else otherwise(row)
         if equals is not None:
@@ -300,7 +318,7 @@ def _branch_sql(value: str | Field) -> str:
 def _sql(field: Field) -> str:
     """SQLite's expression for `field` (SQL text: constants from code only, never from a request)."""
     if isinstance(field, Obj):
-        return json_sql(field.doc)
+        return json_sql(field.doc, nested=True)
     if isinstance(field, Const):
         return _constant(field.value)
     if isinstance(field, Json):
@@ -309,6 +327,8 @@ def _sql(field: Field) -> str:
         return f"CASE WHEN {_column(field.flag)} THEN NULL ELSE {_sql(field.field)} END"
     if isinstance(field, Concat):
         return f"{_quoted(field.prefix)} || {_sql(field.field)}"
+    if isinstance(field, Items):
+        return "json_array(" + ", ".join(_sql(inner) for inner in field.fields) + ")"
     col = _column(field.name)
     if isinstance(field, Flag):
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN json('true') ELSE json('false') END"
@@ -324,9 +344,10 @@ def _sql(field: Field) -> str:
     if isinstance(field, Listed):
         return f"CASE WHEN {col} IS NOT NULL AND {col} <> '' THEN json_array({_sql(field.field)}) ELSE json_array() END"
     if isinstance(field, Choice):
-        test = (col if field.equals is None and field.contains is None
+        test = (f"{col} IS NULL" if field.absent
                 else f"{col} = {_quoted(field.equals)}" if field.equals is not None
-                else f"instr({col}, {_quoted(field.contains or '')}) > 0")
+                else f"instr({col}, {_quoted(field.contains)}) > 0" if field.contains is not None
+                else col)
         return f"CASE WHEN {test} THEN {_branch_sql(field.then)} ELSE {_branch_sql(field.otherwise)} END"
     if isinstance(field, Mapped):
         whens = " ".join(f"WHEN {_quoted(k)} THEN {_quoted(v)}" for k, v in field.mapping)
@@ -343,8 +364,29 @@ def _function_name(function: Callable[[Any], Any]) -> str:
     return _NAMES.setdefault(function, f"loginaudit_fn{len(_NAMES)}")
 
 
-def json_sql(doc: Doc) -> str:
-    return "json_object(" + ", ".join(f"{_quoted(key)}, {_sql(field)}" for key, field in doc) + ")"
+MAX_PAIRS = 60  # key/value pairs per json_object call: SQLite takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG)
+_SCALAR = (Col, AsText, Derived, Const, Flag, Time, Mapped, Concat)  # written as a string, number, bool or null
+
+
+def json_sql(doc: Doc, nested: bool = False) -> str:
+    """SQLite's expression writing `doc`. A document of more keys than one call takes (Graph's beta signIn
+    has 78) is written in chunks joined as text: each chunk's object without its opening brace, and all
+    but the last without their closing one; a chunk ends after a scalar-valued key, so trimming its
+    closing brace cannot take a nested object's. Inside another object (`nested`) the joined text is
+    re-read by json(), to be embedded as JSON rather than as a string."""
+    if len(doc) <= MAX_PAIRS:
+        return "json_object(" + ", ".join(f"{_quoted(key)}, {_sql(field)}" for key, field in doc) + ")"
+    chunks: list[Doc] = [()]
+    for pair in doc:
+        if len(chunks[-1]) >= MAX_PAIRS:
+            raise ValueError(f"no scalar-valued key to end a chunk of {MAX_PAIRS} near {pair[0]!r}")
+        chunks[-1] += (pair,)
+        if len(chunks[-1]) >= MAX_PAIRS // 2 and isinstance(pair[1], _SCALAR):
+            chunks.append(())
+    *head, last = [chunk for chunk in chunks if chunk]
+    parts = [f"rtrim(substr({json_sql(chunk)}, 2), '}}')" for chunk in head] + [f"substr({json_sql(last)}, 2)"]
+    text = "'{' || " + " || ',' || ".join(parts)
+    return f"json({text})" if nested else text
 
 
 class _Compiled:
