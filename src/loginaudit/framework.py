@@ -28,6 +28,8 @@ from connexion.decorators import StarletteDecorator
 from connexion.security import SECURITY_HANDLERS, AbstractSecurityHandler
 from starlette.concurrency import run_in_threadpool
 
+from .intake import OnceRequest
+
 INLINE_KEY = "loginaudit_inline"  # per-API option: run this API's sync handlers on the event loop
 
 
@@ -74,7 +76,8 @@ class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
             if not parser:
                 parser.append((self.uri_parser_class or operation.uri_parser_class)(
                     operation.parameters, operation.body_definition()))
-            request = self.framework.get_request(uri_parser=parser[0], scope=scope, receive=receive)
+            request = OnceRequest(scope, receive, uri_parser=parser[0])  # the framework's get_request, sharing
+            # the query the parameter validator resolved (intake.OnceRequest)
             return await decorated(request)
         return wrapper
 
