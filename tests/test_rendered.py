@@ -16,7 +16,7 @@ from sqlalchemy import literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from loginaudit.fastjson import document, encoded
-from loginaudit.handlers import entra, ingedata, okta, qradar, ssojet, unleash
+from loginaudit.handlers import canvas, entra, ingedata, okta, qradar, ssojet, unleash
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import Cmp, In, all_of
 from loginaudit.storage.driver import fetch, prepare
@@ -42,6 +42,14 @@ AGENTS = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/60
           "Version/17.0 Mobile/15E148 Safari/604.1",
           "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
           "Googlebot/2.1 (+http://www.google.com/bot.html)", "curl/8.4.0", None]
+# Either side of zone transitions (New York's and Lord Howe's half-hour ones, 2026), on and off whole seconds,
+# and a time past the years a zoned statement covers (Python converts it).
+TRANSITIONS = [datetime(2026, 3, 8, 6, 59, 59, 999_999, tzinfo=UTC), datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
+               datetime(2026, 11, 1, 5, 59, 59, 500_000, tzinfo=UTC), datetime(2026, 11, 1, 6, 0, 0, 1, tzinfo=UTC),
+               datetime(2026, 4, 4, 14, 59, 59, tzinfo=UTC), datetime(2026, 4, 4, 15, 0, tzinfo=UTC),
+               datetime(2026, 10, 3, 15, 59, 59, 999_000, tzinfo=UTC), datetime(2026, 10, 3, 16, 0, tzinfo=UTC),
+               datetime(2025, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+               datetime(2028, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
 EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC),
          datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
 
@@ -76,7 +84,8 @@ def hostile(store: Store) -> list[int]:
                 country=None if i % 5 == 0 else text[:64],
                 event_type=("login", "logout")[i % 3 == 1], city=text[:128] or None,
                 user_agent=AGENTS[i % len(AGENTS)] if i % 2 else text))
-        for i, when in enumerate(EDGES):  # JavaScript pads years to four digits; milliseconds before 1970 floor
+        # JavaScript pads years to four digits; milliseconds before 1970 floor; zones change offsets
+        for i, when in enumerate(EDGES + TRANSITIONS):
             events.append(LoginEvent(occurred_at=when, username=f"edge{i}", successful=bool(i % 2),
                                      auth_method="http_basic", event_type="login", credential_id=None))
         s.add_all(events)
@@ -88,14 +97,16 @@ DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), q
                    ingedata._login_doc("ruby", None), ingedata._login_doc("iso8601", ("ip", "date")), ssojet.AUDIT_LOG,
                    okta.LOG_EVENT, entra.sign_in_doc("v1.0", "t'1", None), entra.sign_in_doc("beta", "t'1", None),
                    entra.sign_in_doc("beta", "t", ("status", "nope", "userId", "status")),
-                   WIDE,
+                   WIDE, canvas.event_doc("America/New_York", 2026), canvas.event_doc("Australia/Lord_Howe", 2026),
+                   canvas.event_doc("Asia/Kolkata", 2026), canvas.event_doc("UTC", 2026),
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
                                            "ingedata-iso-sparse", "ssojet", "okta", "entra", "entra-beta",
-                                           "entra-select", "wide", "constants"])
+                                           "entra-select", "wide", "canvas-new-york", "canvas-lord-howe",
+                                           "canvas-kolkata", "canvas-utc", "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
@@ -111,11 +122,11 @@ def test_a_bound_time_compares_as_the_store_writes_it(store: Store, hostile: lis
     doc: Doc = (("id", Col("id")),)
     with store.session() as s:
         at_start = event_json(s, EventQuery(where=all_of(Cmp("occurred_at", "<=", START),
-                                                          Cmp("occurred_at", ">", EDGES[1]))), doc)
+                                                          Cmp("occurred_at", ">", START - timedelta(days=1)))), doc)
         after = event_json(s, EventQuery(where=all_of(Cmp("occurred_at", ">", START),
-                                                       Cmp("occurred_at", "<", EDGES[3]))), doc)
+                                                       Cmp("occurred_at", "<", START + timedelta(days=1)))), doc)
     assert at_start == [f'{{"id":{hostile[0]}}}']
-    assert len(after) == len(hostile) - len(EDGES) - 1
+    assert len(after) == len(HOSTILE) * 2 - 1
 
 
 

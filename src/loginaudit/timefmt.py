@@ -8,7 +8,8 @@ Python's range is clamped to it (no stored instant lies beyond either end).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
 LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -54,6 +55,16 @@ def iso_s_z(at: datetime) -> str:
     """UTC to the second with `Z`, as Microsoft Graph writes a sign-in's createdDateTime (.NET's
     round-trip form of a whole-second DateTimeOffset; the year four digits, as .NET writes it)."""
     return at.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
+
+
+UTC_ZONE = ZoneInfo("UTC")  # the zone database's (ZoneInfo caches it: one object)
+
+
+def local_iso_seconds(at: datetime, zone: tzinfo) -> str:
+    """Local time in `zone` to the second with its offset, `Z` where the offset is zero: Ruby's
+    Time#iso8601 of a time in the account's zone, as Canvas writes it (the year four digits)."""
+    local = at if zone is UTC or zone is UTC_ZONE else at.astimezone(zone)
+    return local.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def ms_since_epoch(at: datetime) -> int:

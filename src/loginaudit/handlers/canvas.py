@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -17,14 +18,16 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
+from ..fastjson import Encoded, document
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of
-from ..storage.events import EventQuery, EventRow, event_rows
+from ..storage.events import EventQuery, EventRow
 from ..storage.memo import remembered, remembered_each, vendor_settings
 from ..storage.models import Credential, Person, Tenant
 from ..storage.records import MAX_ID, as_id, credentials_of, find, first_root_tenant, login_rows, logins_where, root_of
-from ..timefmt import clamp_utc
+from ..storage.rendered import Col, Const, Doc, Obj, ZonedTime, event_json_with
+from ..timefmt import clamp_utc, local_iso_seconds
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 JSON_TYPE = "application/json"  # sent as the registry's json_type
@@ -209,14 +212,11 @@ def _link_header(route: str, next_page: str | None, per_page: int) -> str:
     return ",".join(f'<{_page_url(route, p, per_page)}>; rel="{rel}"' for p, rel in links)
 
 
-_UTC = ZoneInfo("UTC")
 
 
 def _time(at: datetime, zone: ZoneInfo) -> str:
-    """Seconds, the zone's offset, `Z` for UTC; three of these per event of a page, so a UTC account
-    (stored times are UTC already) skips the zone conversion."""
-    local = at if zone is _UTC else at.astimezone(zone)
-    return local.isoformat(timespec="seconds").replace("+00:00", "Z")
+    """Seconds, the zone's offset, `Z` for UTC (timefmt.local_iso_seconds)."""
+    return local_iso_seconds(at, zone)
 
 
 def _login_json(c: Any, caller: Caller) -> dict[str, Any]:
@@ -258,7 +258,18 @@ def _user_json(c: Any, caller: Caller, login_id: str | None) -> dict[str, Any]:
     return out
 
 
-READ = ("id", "uuid", "occurred_at", "event_type", "credential_id", "tenant_id", "person_id")
+@lru_cache(maxsize=256)
+def event_doc(zone: str, year: int) -> Doc:
+    """An audit event as Canvas writes it, its time in the caller's account zone, written by the store
+    (storage/rendered.py; the zone's offsets from the year before `year` to the one after are in the
+    statement). No page views are stored, so `links.page_view` is never dangling."""
+    return (("id", Col("uuid")), ("created_at", ZonedTime("occurred_at", zone, year - 1, year + 1)),
+            ("event_type", Col("event_type")),
+            ("links", Obj((("login", Col("credential_id")), ("account", Col("tenant_id")), ("user", Col("person_id")),
+                           ("page_view", Const(None))))))
+
+
+PAGE_KEYS = ("occurred_at", "id", "credential_id")  # beside each event: its bookmark and its login
 
 
 class _Linked(NamedTuple):
@@ -281,28 +292,30 @@ def _linked(session: Session, ids: Iterable[int | None], caller: Caller) -> dict
     return remembered_each(session, view, ids, load)
 
 
-def _document(session: Session, events: Sequence[EventRow], caller: Caller) -> dict[str, Any]:
+def _document(session: Session, events: Encoded, logins_used: Iterable[int | None], caller: Caller,
+              string_ids: bool) -> Encoded:
+    """The compound document: the page's events (written by the store), and the logins, accounts and
+    users they link, each once, in first-use order."""
     root = f"{request.url.scheme}://{request.url.netloc}/api/v1"
-    known = _linked(session, (ev.credential_id for ev in events), caller)
+    used = list(logins_used)
+    known = _linked(session, used, caller)
     logins: dict[int, _Linked] = {}
-    for ev in events:
-        if ev.credential_id in known:
-            logins.setdefault(ev.credential_id, known[ev.credential_id])
+    for credential_id in used:
+        if credential_id in known:
+            logins.setdefault(credential_id, known[credential_id])
     accounts = {t: _account(session, t) for t in {link.tenant_id: None for link in logins.values()}}
     users: dict[int, dict[str, Any]] = {}
     for link in logins.values():
         users.setdefault(link.person_id, link.user)
-    return {
-        "links": {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
-                  "events.user": None, "events.page_view": None},
-        "events": [{"id": ev.uuid, "created_at": _time(ev.occurred_at, caller.zone), "event_type": ev.event_type,
-                    "links": {"login": ev.credential_id, "account": ev.tenant_id, "user": ev.person_id,
-                              "page_view": None}} for ev in events],  # no page views stored: never dangling
-        "linked": {"logins": [link.login for link in logins.values()],
-                   "accounts": [a for a in accounts.values() if a is not None],
-                   "users": list(users.values()),
-                   "page_views": []},
-    }
+    links = {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
+             "events.user": None, "events.page_view": None}
+    linked = {"logins": [link.login for link in logins.values()],
+              "accounts": [a for a in accounts.values() if a is not None],
+              "users": list(users.values()),
+              "page_views": []}
+    if string_ids:  # an event's own keys (id: a uuid; links: login/account/user) are not ids to stringify
+        linked = _stringify_ids(linked)
+    return document([("links", links), ("events", events), ("linked", linked)])
 
 
 _ID_KEY = re.compile(r"(^|_)id\Z")
@@ -346,13 +359,12 @@ def _respond(session: Session, route: str, scope: Expr, caller: Caller, start_ti
     where = all_of(scope, _audited(), Cmp("occurred_at", ">=", max(start, oldest) if start else oldest),
                    Cmp("occurred_at", "<=", end) if end else None)
     after = _decode_bookmark(page)
-    rows = event_rows(session, EventQuery(where=where, limit=size + 1, after=after), READ)
-    more = len(rows) > size
-    rows = rows[:size]
-    body = _document(session, rows, caller)
-    if STRING_IDS in request.headers.get("accept", ""):
-        body = _stringify_ids(body)
-    next_page = _encode_bookmark(rows[-1]) if more else None
+    doc = event_doc(caller.zone.key, clock.now(session).year)
+    written = event_json_with(session, EventQuery(where=where, limit=size + 1, after=after), doc, PAGE_KEYS)
+    texts = written.texts[:size]
+    body = _document(session, Encoded("[" + ",".join(texts) + "]"), written.stored(2)[:size], caller,
+                     STRING_IDS in request.headers.get("accept", ""))
+    next_page = _encode_bookmark(written.extra(size - 1)) if len(written.texts) > size else None
     return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(route, next_page, size)}
 
 

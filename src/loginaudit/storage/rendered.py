@@ -17,15 +17,16 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
-from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, iso_s_z, ms_since_epoch, ruby_utc
+from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, iso_s_z, local_iso_seconds, ms_since_epoch, ruby_utc
 from .driver import SQLITE, Prepared, fetch, prepare
 from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, row_type, select_page
 
@@ -114,6 +115,19 @@ class Time:
 
 
 @dataclass(frozen=True)
+class ZonedTime:
+    """A timestamp column as local time in the IANA `zone` to the second, with its offset (`Z` at zero;
+    timefmt.local_iso_seconds). SQLite has no zone database: the zone's offsets over the years
+    `first`..`last` are written into the statement (a CASE over its transitions), and a time outside
+    them is converted by Python, called per row (so a statement stays exact whatever the clock)."""
+
+    name: str
+    zone: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class Mapped:
     """The column's value through `mapping`; a value not in it as it is (`keep=False`: null)."""
 
@@ -180,8 +194,8 @@ class Obj:
         return self._hash  # type: ignore[attr-defined,no-any-return]
 
 
-Field = (Col | AsText | Or | Derived | Const | Json | Flag | Time | Mapped | Choice | Concat | Listed | Items | NullWhen
-         | Obj)
+Field = (Col | AsText | Or | Derived | Const | Json | Flag | Time | ZonedTime | Mapped | Choice | Concat | Listed
+         | Items | NullWhen | Obj)
 Doc = tuple[tuple[str, Field], ...]  # a row's document: its keys in order, each value's derivation
 
 
@@ -223,7 +237,7 @@ def _leaves(doc: Doc) -> Iterator[Field]:
 @lru_cache(maxsize=512)
 def columns(doc: Doc) -> tuple[str, ...]:
     """The event columns `doc` reads (an event field or a JOINED_COLUMNS name), in first-use order."""
-    reading = (f for f in _leaves(doc) if isinstance(f, Col | AsText | Derived | Flag | Time | Mapped))
+    reading = (f for f in _leaves(doc) if isinstance(f, Col | AsText | Derived | Flag | Time | ZonedTime | Mapped))
     return tuple(dict.fromkeys(f.name for f in reading))
 
 
@@ -255,6 +269,9 @@ def _python(field: Field) -> Callable[[Any], Any]:
     if isinstance(field, Time):
         form = TIME_FORMS[field.form][0]
         return lambda row: None if get(row) is None else form(get(row))
+    if isinstance(field, ZonedTime):
+        zone = ZoneInfo(field.zone)
+        return lambda row: None if get(row) is None else local_iso_seconds(get(row), zone)
     if isinstance(field, AsText):
         return lambda row: None if get(row) is None else str(get(row))
     if isinstance(field, Or):
@@ -334,6 +351,8 @@ def _sql(field: Field) -> str:
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN json('true') ELSE json('false') END"
     if isinstance(field, Time):
         return TIME_FORMS[field.form][1].format(c=col)
+    if isinstance(field, ZonedTime):
+        return _zoned_sql(field, col)
     if isinstance(field, AsText):
         return f"CAST({col} AS TEXT)"
     if isinstance(field, Or):
@@ -354,6 +373,70 @@ def _sql(field: Field) -> str:
         otherwise = col if field.keep else "NULL"
         return f"CASE {col} {whens} ELSE {otherwise} END" if whens else otherwise
     return col
+
+
+def _offset_text(seconds: int) -> str:
+    if not seconds:
+        return "Z"
+    sign, seconds = ("+", seconds) if seconds > 0 else ("-", -seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def _offset(zone: ZoneInfo, at: datetime) -> int:
+    offset = at.astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+@lru_cache(maxsize=64)
+def zone_periods(zone: str, first: int, last: int) -> tuple[tuple[datetime, int], ...]:
+    """The zone's UTC offsets (seconds) from 1 January of `first` to the end of `last`, as (UTC start,
+    offset) in time order: days are stepped, and a day whose offset changes is bisected to the second."""
+    info, day = ZoneInfo(zone), timedelta(days=1)
+    at, end = datetime(first, 1, 1, tzinfo=UTC), datetime(last + 1, 1, 1, tzinfo=UTC)
+    periods = [(at, _offset(info, at))]
+    while at < end:
+        step = min(at + day, end)
+        if _offset(info, step) != periods[-1][1]:
+            low, high = at, step  # the offset is the old one at `low`, the new one at `high`
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) // 2
+                middle = middle.replace(microsecond=0)
+                low, high = (middle, high) if _offset(info, middle) == periods[-1][1] else (low, middle)
+            periods.append((high, _offset(info, high)))
+        at = step
+    return tuple(periods)
+
+
+def _stored(at: datetime) -> str:
+    """`at` as the store writes a time (UTCDateTime: 'YYYY-MM-DD HH:MM:SS.ffffff'), to compare with it."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@lru_cache(maxsize=64)
+def _zoned_fallback(zone: str) -> Callable[[Any], Any]:
+    """Python's conversion of a stored time outside the statement's years (SQLite calls it)."""
+    info = ZoneInfo(zone)
+
+    def convert(stored: str | None) -> str | None:
+        if stored is None:
+            return None
+        return local_iso_seconds(datetime.fromisoformat(stored).replace(tzinfo=UTC), info)
+    return convert
+
+
+def _zoned_sql(field: ZonedTime, col: str) -> str:
+    def local(offset: int) -> str:
+        if not offset:
+            return f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 8) || 'Z'"
+        # whole seconds first: SQLite rounds a time to milliseconds (.9999 would become the next second)
+        return f"strftime('%Y-%m-%dT%H:%M:%S', substr({col}, 1, 19), '{offset:+d} seconds') || '{_offset_text(offset)}'"
+    periods = zone_periods(field.zone, field.first, field.last)
+    low, high = _stored(periods[0][0]), _stored(datetime(field.last + 1, 1, 1, tzinfo=UTC))
+    whens = " ".join(f"WHEN {col} >= '{_stored(start)}' THEN {local(offset)}" for start, offset in reversed(periods))
+    outside = f"{_function_name(_zoned_fallback(field.zone))}({col})"
+    return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} < '{low}' OR {col} >= '{high}' THEN {outside} {whens} END"
 
 
 _NAMES: dict[Callable[[Any], Any], str] = {}  # a Derived function -> its SQL name in this process
@@ -397,8 +480,10 @@ class _Compiled:
 
     def __init__(self, doc: Doc) -> None:
         self.columns = columns(doc)
-        self.functions = tuple((_function_name(f.function), f.function) for f in _leaves(doc)
-                               if isinstance(f, Derived) and not f.sql)
+        self.functions = tuple(
+            [(_function_name(f.function), f.function) for f in _leaves(doc) if isinstance(f, Derived) and not f.sql]
+            + [(_function_name(_zoned_fallback(f.zone)), _zoned_fallback(f.zone)) for f in _leaves(doc)
+               if isinstance(f, ZonedTime)])
         self.sql = json_sql(doc)
         self.statements: dict[tuple[Any, ...], Prepared] = {}
 
@@ -466,6 +551,11 @@ class Written:
     def extra(self, index: int) -> Any:
         """Row `index`'s extra columns as `event_rows` gives them (a named tuple)."""
         return self.convert(self.extras[index])
+
+    def stored(self, position: int) -> list[Any]:
+        """Every row's `position`-th extra column as stored: for a column SQLAlchemy does not convert
+        (an id), what `event_rows` gives."""
+        return [extras[position] for extras in self.extras]
 
 
 def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> Written:
