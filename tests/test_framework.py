@@ -156,3 +156,21 @@ def test_the_query_is_resolved_once_per_request(client: Any, monkeypatch: pytest
     r = client.get("/api/access/login_attempts?fields=user_id&sort=-attempt_time", headers=headers)
     assert r.status_code == 200
     assert len(resolved) == 1  # stock Connexion 3.3 resolves it for validation and again for the handler
+
+
+def test_a_request_without_a_form_is_not_read_for_files(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                        arrange: Any) -> None:
+    from connexion.lifecycle import ConnexionRequest
+
+    headers = {"SEC": arrange.token("qradar", "sec_admin")}
+    read: list[int] = []
+    real = ConnexionRequest.files
+
+    async def counted(self: Any) -> Any:
+        read.append(1)
+        return await real(self)
+
+    monkeypatch.setattr(ConnexionRequest, "files", counted)
+    assert client.get("/api/access/login_attempts", headers=headers).status_code == 200
+    assert client.post("/_loginaudit/reset").status_code == 204
+    assert read == []  # stock Connexion 3.3 reads every request's form for its files

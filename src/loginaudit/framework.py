@@ -1,7 +1,7 @@
 """Connexion's AsyncApp with its per-request setup paid once per operation (issue 20, items 1-2).
 
 Pinned to Connexion 3.3.0 (pyproject); `tests/test_framework.py` fails if an upgrade moves what
-these subclasses rely on. Two things differ from stock Connexion:
+these subclasses rely on. What differs from stock Connexion:
 
 - `AsyncOperation.fn` builds a new `StarletteDecorator` on every request, and that decorator
   re-inspects the handler's signature and builds the operation's URI parser each time: here the
@@ -11,12 +11,16 @@ these subclasses rely on. Two things differ from stock Connexion:
   block), so vendor handlers run inline on the event loop there; on PostgreSQL (network round
   trips) and for the control plane (writes that may wait for SQLite's write lock) they keep the pool.
 
-A third: the security handlers ask `inspect` twice per request whether the scheme's function takes
-`required_scopes`/`request`; `SECURITY_MAP` has them remember the answer per function.
+- The parameter decorator reads the request's files only from a form body (FormlessParameterDecorator).
+- The security handlers ask `inspect` twice per request whether the scheme's function takes
+  `required_scopes`/`request`; `SECURITY_MAP` has them remember the answer per function.
+- Parameter validation builds each parameter's validator once and the query is resolved once per
+  request (intake.OnceParameterValidator, intake.OnceRequest).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +29,8 @@ from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp, AsyncOperation
 from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators import parameter as connexion_parameter
+from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.security import SECURITY_HANDLERS, AbstractSecurityHandler
 from starlette.concurrency import run_in_threadpool
 
@@ -47,8 +53,33 @@ SECURITY_MAP: dict[str, type] = {kind: type(handler.__name__, (_RememberedSignat
                                   for kind, handler in SECURITY_HANDLERS.items()}
 
 
+class FormlessParameterDecorator(connexion_parameter.AsyncParameterDecorator):  # type: ignore[misc]
+    """Stock's parameter decorator, but a request's files are read only from a form body: stock asks
+    Starlette for the form on every request (a GET's content type parsed and an empty form built, ~2.5%
+    of a small read), where any other body has no files ({}), as stock finds."""
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        arguments, has_kwargs = connexion_parameter.inspect_function_arguments(
+            connexion_parameter.unwrap_decorators(function))
+
+        @functools.wraps(function)
+        async def wrapper(request: Any) -> Any:
+            body = self._maybe_get_body(request, arguments=arguments, has_kwargs=has_kwargs)
+            while asyncio.iscoroutine(body):
+                body = await body
+            files = await request.files() if request.mimetype in FORM_CONTENT_TYPES else {}
+            kwargs = connexion_parameter.prep_kwargs(request, request_body=body, files=files, arguments=arguments,
+                                                     has_kwargs=has_kwargs, sanitize=self.sanitize_fn)
+            return await function(**kwargs)
+        return wrapper
+
+
 class OnceDecorator(StarletteDecorator):  # type: ignore[misc]
     """StarletteDecorator whose decoration and URI parser are made once, not per request."""
+
+    @property
+    def _parameter_decorator_cls(self) -> type:
+        return FormlessParameterDecorator
 
     def __init__(self, *, inline: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
