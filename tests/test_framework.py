@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import loginaudit.framework
+from conftest import NOW
 
 
 def _inspections_counted(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
@@ -174,3 +175,35 @@ def test_a_request_without_a_form_is_not_read_for_files(client: Any, monkeypatch
     assert client.get("/api/access/login_attempts", headers=headers).status_code == 200
     assert client.post("/_loginaudit/reset").status_code == 204
     assert read == []  # stock Connexion 3.3 reads every request's form for its files
+
+
+def test_inline_reads_keep_one_connection_and_see_every_write(client: Any, store: Any, arrange: Any) -> None:
+    from sqlalchemy import event
+
+    headers = {"SEC": arrange.token("qradar", "sec_admin")}
+    fields = ("attempt_method", "user_id", "attempt_time", "remote_ip", "attempt_result")
+    checkouts: list[int] = []
+
+    def counted(*_: Any) -> None:
+        checkouts.append(1)
+
+    event.listen(store.engine, "checkout", counted)
+    try:
+        for name in fields:  # distinct queries: no response cache hit
+            assert client.get(f"/api/access/login_attempts?fields={name}", headers=headers).status_code == 200
+    finally:
+        event.remove(store.engine, "checkout", counted)
+    # Each request reads the store's generation on a pooled connection (responses.py); a read's session
+    # on SQLite's event loop adds none (its connection is kept), elsewhere one per request.
+    if store.engine.dialect.name == "sqlite":
+        assert len(checkouts) <= len(fields) + 1
+    else:
+        assert len(checkouts) >= 2 * len(fields)
+    counts = []
+    admin = {"Authorization": arrange.token("unleash", "admin")}
+    for i in range(3):
+        counts.append(len(client.get("/api/admin/logins", headers=admin).json()["events"]))
+        r = client.post("/_loginaudit/events", json={"events": [
+            {"username": f"u{i}@ex.edu", "occurred_at": NOW.isoformat(), "auth_method": "password"}]})
+        assert r.status_code == 201, r.text
+    assert counts == [counts[0], counts[0] + 1, counts[0] + 2]  # each read sees the write before it
