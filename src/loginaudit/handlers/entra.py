@@ -170,9 +170,6 @@ KINDS: entra_filter.Kinds = {
     "bad_password": (And((_FAILED, _KNOWN, Not(_LOCKED))), {"status/errorCode": 50126, **_COMMON}),
 }
 PORTAL_APP = ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal")  # Microsoft's first-party app id
-READ = ("id", "uuid", "occurred_at", "credential_id", "person_id", "username", "successful", "failure_reason",
-        "ip", "user_agent", "country", "city", "request_id", "client_name")
-
 
 @lru_cache(maxsize=4096)
 def _failed_code(reason: str | None) -> int:

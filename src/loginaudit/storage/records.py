@@ -7,13 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, bindparam, func, insert, select, text
+from sqlalchemy import Row, Select, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..bounded import unstorable_at
 from . import clock
 from .events import as_tuples
-from .memo import remembered_each
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
 MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
@@ -339,27 +338,18 @@ _PAGE_IDS = _CRED.id.in_(bindparam("ids", expanding=True))
 _LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_at.label("person_created_at"),
                  _PERSON.sis_id.label("person_sis_id"), _PERSON.uuid.label("person_uuid")).select_from(
     _WITH_PERSON).where(_PAGE_IDS)
-# What a vendor that shows only who signed in reads (Okta, Entra): a fifth of the columns to fetch and convert.
-_NAMES = select(_CRED.id, _PERSON.first_name, _PERSON.last_name, _PERSON.uuid.label("person_uuid")).select_from(
-    _WITH_PERSON).where(_PAGE_IDS)
-_LOGINS_LABELS, _NAMES_LABELS = tuple(_LOGINS.selected_columns.keys()), tuple(_NAMES.selected_columns.keys())
+_LOGINS_LABELS = tuple(_LOGINS.selected_columns.keys())
+_LOGINS_ANY: Select[Any] = _LOGINS  # rows typed loosely: they become named tuples of their labels
 
 
-def login_rows(session: Session, ids: Iterable[int | None], *, names_only: bool = False) -> dict[int, Any]:
-    """A page's credentials with their person's names (`names_only`: id, first_name, last_name and
-    person_uuid alone), as named tuples (events.as_tuples) from one Core query: loading them as ORM
-    objects with person and tenant was 27% of a Canvas page."""
+def login_rows(session: Session, ids: Iterable[int | None]) -> dict[int, Any]:
+    """A page's credentials with their person's names, as named tuples (events.as_tuples) from one Core
+    query: loading them as ORM objects with person and tenant was 27% of a Canvas page."""
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    statement, labels = (_NAMES, _NAMES_LABELS) if names_only else (_LOGINS, _LOGINS_LABELS)
-    rows = session.connection().execute(statement, {"ids": wanted}).all()
-    return {row.id: row for row in as_tuples(rows, labels)}
-
-
-def login_names(session: Session, ids: Iterable[int | None]) -> dict[int, Any]:
-    """`login_rows(..., names_only=True)`, each login remembered per store generation (Okta, Entra)."""
-    return remembered_each(session, "login_names", ids, lambda wanted: login_rows(session, wanted, names_only=True))
+    rows = session.connection().execute(_LOGINS_ANY, {"ids": wanted}).all()
+    return {row.id: row for row in as_tuples(rows, _LOGINS_LABELS)}
 
 
 def root_of(session: Session, tenant: Tenant) -> Tenant:
