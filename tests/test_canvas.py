@@ -322,3 +322,17 @@ def test_bookmark_with_a_huge_id_is_the_first_page(client: Any, arrange: Arrange
     token = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00+00:00",99999999999999999999]').decode().rstrip("=")
     body = _get(client, f"/logins/{world['j_uni']['id']}?page=bookmark:{token}", world["site"]).json()
     assert len(body["events"]) == 1
+
+
+@pytest.mark.parametrize("now", ["9998-06-01T00:00:00Z", "0002-06-01T00:00:00Z"])
+def test_times_at_the_ends_of_the_clocks_range_are_written(client: Any, arrange: Arrange, world: dict[str, Any],
+                                                           now: str) -> None:
+    """The statement's zone table covers the years around the clock's, within the years the store keeps;
+    a clock at either end still answers, an event outside the table converted by Python."""
+    j = world["j_uni"]
+    client.put("/_loginaudit/clock", json={"now": now, "frozen": True}).raise_for_status()
+    arrange.events({"credential_id": j["id"], "occurred_at": now.replace("06-01", "05-31")})
+    r = _get(client, f"/logins/{j['id']}", world["site"])
+    assert r.status_code == 200, r.text
+    assert [e["created_at"] for e in r.json()["events"]] == [now[:4] + "-05-30T18:00:00-06:00"] if now[0] == "9" \
+        else [e["created_at"][:10] for e in r.json()["events"]] == ["0002-05-30"]

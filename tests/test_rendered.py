@@ -49,7 +49,10 @@ TRANSITIONS = [datetime(2026, 3, 8, 6, 59, 59, 999_999, tzinfo=UTC), datetime(20
                datetime(2026, 4, 4, 14, 59, 59, tzinfo=UTC), datetime(2026, 4, 4, 15, 0, tzinfo=UTC),
                datetime(2026, 10, 3, 15, 59, 59, 999_000, tzinfo=UTC), datetime(2026, 10, 3, 16, 0, tzinfo=UTC),
                datetime(2025, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
-               datetime(2028, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
+               datetime(2028, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+               # London from GMT to BST; Denver from local mean time (-06:59:56) to MST
+               datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+               datetime(1883, 11, 18, 18, 59, 59, tzinfo=UTC), datetime(1883, 11, 18, 19, 0, tzinfo=UTC)]
 EDGES = [datetime(999, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC),
          datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)]
 
@@ -99,6 +102,7 @@ DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), q
                    entra.sign_in_doc("beta", "t", ("status", "nope", "userId", "status")),
                    WIDE, canvas.event_doc("America/New_York", 2026), canvas.event_doc("Australia/Lord_Howe", 2026),
                    canvas.event_doc("Asia/Kolkata", 2026), canvas.event_doc("UTC", 2026),
+                   canvas.event_doc("Europe/London", 2026), canvas.event_doc("America/Denver", 1883),
                    (("quote'key \"k\"", Mapped("username", (("o'dd", "it's"), ("plain@example.com", "\u00e9")))),
                     ("when", Time("occurred_at", "iso_ms_z")), ("ua", Col("user_agent")), ("id", Col("id")))]
 
@@ -106,7 +110,8 @@ DOCS: list[Doc] = [unleash.DOC, unleash.TYPED_DOC, qradar._doc(qradar.FIELDS), q
 @pytest.mark.parametrize("doc", DOCS, ids=["unleash", "unleash-typed", "qradar", "qradar-fields", "ingedata",
                                            "ingedata-iso-sparse", "ssojet", "okta", "entra", "entra-beta",
                                            "entra-select", "wide", "canvas-new-york", "canvas-lord-howe",
-                                           "canvas-kolkata", "canvas-utc", "constants"])
+                                           "canvas-kolkata", "canvas-utc", "canvas-london", "canvas-denver-lmt",
+                                           "constants"])
 def test_the_store_writes_each_row_as_the_reference_does(store: Store, hostile: list[int], doc: Doc) -> None:
     query = EventQuery(where=In("event_type", ("login", "logout")), limit=50)
     with store.session() as s:
@@ -136,6 +141,22 @@ def test_a_driver_error_is_raised_as_sqlalchemys(store: Store) -> None:
         pytest.skip("the driver path is SQLite's")
     with store.session() as s, pytest.raises(OperationalError, match="no such column"):
         fetch(s, prepare(select(literal_column("no_such_column"))), {})
+
+
+def test_canvas_times_are_written_as_rails_writes_a_time_with_zone() -> None:
+    """TimeWithZone#xmlschema: `Z` only for a zone abbreviated UTC, the offset otherwise (+00:00 for GMT);
+    an offset's seconds (local mean time) dropped, as formatted_offset truncates them."""
+    from zoneinfo import ZoneInfo
+
+    from loginaudit.timefmt import local_iso_seconds
+    winter, summer = datetime(2026, 1, 15, 12, 0, 0, 900_000, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC)
+    assert local_iso_seconds(winter, ZoneInfo("UTC")) == "2026-01-15T12:00:00Z"
+    assert local_iso_seconds(winter, ZoneInfo("Europe/London")) == "2026-01-15T12:00:00+00:00"
+    assert local_iso_seconds(summer, ZoneInfo("Europe/London")) == "2026-07-15T13:00:00+01:00"
+    assert local_iso_seconds(winter, ZoneInfo("America/Denver")) == "2026-01-15T05:00:00-07:00"
+    lmt = datetime(1800, 1, 1, tzinfo=UTC)
+    assert local_iso_seconds(lmt, ZoneInfo("America/Denver")) == "1799-12-31T17:00:04-06:59"
+    assert local_iso_seconds(lmt, ZoneInfo("Asia/Kolkata")) == "1800-01-01T05:53:28+05:53"
 
 
 def test_years_before_1000_are_padded_as_javascript_and_ruby_pad_them() -> None:

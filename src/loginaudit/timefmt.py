@@ -60,11 +60,20 @@ def iso_s_z(at: datetime) -> str:
 UTC_ZONE = ZoneInfo("UTC")  # the zone database's (ZoneInfo caches it: one object)
 
 
+UTC_NAMES = ("UTC", "UCT")  # the zone abbreviations Rails's TimeWithZone#utc? answers true for
+
+
 def local_iso_seconds(at: datetime, zone: tzinfo) -> str:
-    """Local time in `zone` to the second with its offset, `Z` where the offset is zero: Ruby's
-    Time#iso8601 of a time in the account's zone, as Canvas writes it (the year four digits)."""
+    """Local time in `zone` to the second with its offset: Rails's TimeWithZone#xmlschema of a time in the
+    account's zone, as Canvas writes it (activesupport's time_with_zone.rb): `Z` only where the zone's
+    abbreviation is UTC (`utc?`), so Europe/London in winter (GMT) is `+00:00`; an offset with seconds
+    (local mean time before standard time, e.g. Denver's -06:59:56 before 1883) to the minute, as
+    `formatted_offset` truncates it; the year four digits."""
     local = at if zone is UTC or zone is UTC_ZONE else at.astimezone(zone)
-    return local.isoformat(timespec="seconds").replace("+00:00", "Z")
+    text = local.isoformat(timespec="seconds")
+    if len(text) > 25:  # ±HH:MM:SS after the 19 characters of the time
+        text = text[:-3]
+    return text[:-6] + "Z" if text.endswith("+00:00") and local.tzname() in UTC_NAMES else text
 
 
 def ms_since_epoch(at: datetime) -> int:

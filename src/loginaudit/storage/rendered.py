@@ -26,7 +26,18 @@ import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
-from ..timefmt import go_rfc3339nano, iso_ms_offset, iso_ms_z, iso_s_z, local_iso_seconds, ms_since_epoch, ruby_utc
+from ..timefmt import (
+    EARLIEST,
+    LATEST,
+    UTC_NAMES,
+    go_rfc3339nano,
+    iso_ms_offset,
+    iso_ms_z,
+    iso_s_z,
+    local_iso_seconds,
+    ms_since_epoch,
+    ruby_utc,
+)
 from .driver import SQLITE, Prepared, fetch, prepare
 from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, row_type, select_page
 
@@ -375,36 +386,44 @@ def _sql(field: Field) -> str:
     return col
 
 
-def _offset_text(seconds: int) -> str:
-    if not seconds:
+def _offset_text(seconds: int, utc_named: bool) -> str:
+    """The offset as timefmt.local_iso_seconds writes it."""
+    if utc_named and not seconds:
         return "Z"
-    sign, seconds = ("+", seconds) if seconds > 0 else ("-", -seconds)
+    sign, seconds = ("+", seconds) if seconds >= 0 else ("-", -seconds)
     hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+    return f"{sign}{hours:02d}:{rest // 60:02d}"  # seconds of an offset dropped
 
 
-def _offset(zone: ZoneInfo, at: datetime) -> int:
-    offset = at.astimezone(zone).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
+Period = tuple[int, bool]  # a zone's UTC offset in seconds, and whether its abbreviation is UTC's
+
+
+def _period(zone: ZoneInfo, at: datetime) -> Period:
+    local = at.astimezone(zone)
+    offset = local.utcoffset()
+    return (int(offset.total_seconds()) if offset is not None else 0), local.tzname() in UTC_NAMES
+
+
+def _covered(field: ZonedTime) -> tuple[int, int]:
+    """The years a statement covers: the field's, within the years the store keeps (timefmt's bounds)."""
+    return max(field.first, EARLIEST.year), min(field.last, LATEST.year - 1)
 
 
 @lru_cache(maxsize=64)
-def zone_periods(zone: str, first: int, last: int) -> tuple[tuple[datetime, int], ...]:
-    """The zone's UTC offsets (seconds) from 1 January of `first` to the end of `last`, as (UTC start,
-    offset) in time order: days are stepped, and a day whose offset changes is bisected to the second."""
+def zone_periods(zone: str, first: int, last: int) -> tuple[tuple[datetime, Period], ...]:
+    """The zone's periods from 1 January of `first` to the end of `last`, as (UTC start, period) in time
+    order: days are stepped, and a day whose period changes is bisected to the second."""
     info, day = ZoneInfo(zone), timedelta(days=1)
     at, end = datetime(first, 1, 1, tzinfo=UTC), datetime(last + 1, 1, 1, tzinfo=UTC)
-    periods = [(at, _offset(info, at))]
+    periods = [(at, _period(info, at))]
     while at < end:
         step = min(at + day, end)
-        if _offset(info, step) != periods[-1][1]:
-            low, high = at, step  # the offset is the old one at `low`, the new one at `high`
+        if _period(info, step) != periods[-1][1]:
+            low, high = at, step  # the period is the old one at `low`, the new one at `high`
             while high - low > timedelta(seconds=1):
-                middle = low + (high - low) // 2
-                middle = middle.replace(microsecond=0)
-                low, high = (middle, high) if _offset(info, middle) == periods[-1][1] else (low, middle)
-            periods.append((high, _offset(info, high)))
+                middle = (low + (high - low) // 2).replace(microsecond=0)
+                low, high = (middle, high) if _period(info, middle) == periods[-1][1] else (low, middle)
+            periods.append((high, _period(info, high)))
         at = step
     return tuple(periods)
 
@@ -427,14 +446,16 @@ def _zoned_fallback(zone: str) -> Callable[[Any], Any]:
 
 
 def _zoned_sql(field: ZonedTime, col: str) -> str:
-    def local(offset: int) -> str:
+    def local(period: Period) -> str:
+        offset, text = period[0], _offset_text(*period)
         if not offset:
-            return f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 8) || 'Z'"
+            return f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 8) || '{text}'"
         # whole seconds first: SQLite rounds a time to milliseconds (.9999 would become the next second)
-        return f"strftime('%Y-%m-%dT%H:%M:%S', substr({col}, 1, 19), '{offset:+d} seconds') || '{_offset_text(offset)}'"
-    periods = zone_periods(field.zone, field.first, field.last)
-    low, high = _stored(periods[0][0]), _stored(datetime(field.last + 1, 1, 1, tzinfo=UTC))
-    whens = " ".join(f"WHEN {col} >= '{_stored(start)}' THEN {local(offset)}" for start, offset in reversed(periods))
+        return f"strftime('%Y-%m-%dT%H:%M:%S', substr({col}, 1, 19), '{offset:+d} seconds') || '{text}'"
+    first, last = _covered(field)
+    periods = zone_periods(field.zone, first, last)
+    low, high = _stored(periods[0][0]), _stored(datetime(last + 1, 1, 1, tzinfo=UTC))
+    whens = " ".join(f"WHEN {col} >= '{_stored(start)}' THEN {local(period)}" for start, period in reversed(periods))
     outside = f"{_function_name(_zoned_fallback(field.zone))}({col})"
     return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} < '{low}' OR {col} >= '{high}' THEN {outside} {whens} END"
 
