@@ -339,7 +339,21 @@ _LOGINS = select(*_CRED, _PERSON.first_name, _PERSON.last_name, _PERSON.created_
                  _PERSON.sis_id.label("person_sis_id"), _PERSON.uuid.label("person_uuid")).select_from(
     _WITH_PERSON).where(_PAGE_IDS)
 _LOGINS_LABELS = tuple(_LOGINS.selected_columns.keys())
+# An active person holding an active login on a tenant, named by the person's uuid (built once).
+_HOLDER = select(_PERSON.id).where(
+    _PERSON.uuid == bindparam("uuid"), _PERSON.active.is_(True),
+    select(_CRED.id).where(_CRED.person_id == _PERSON.id, _CRED.tenant_id == bindparam("tenant"),
+                           _CRED.active.is_(True)).exists()).limit(1)
 _LOGINS_ANY: Select[Any] = _LOGINS  # rows typed loosely: they become named tuples of their labels
+
+
+def holder_by_uuid(session: Session, person_uuid: str, tenant_id: int | None) -> int | None:
+    """The id of the active person `person_uuid` names, if they hold an active login on `tenant_id`:
+    one prebuilt statement (loading the person and their logins as ORM objects was ~9% of an SSOJet page)."""
+    if tenant_id is None or not storable_text(person_uuid):
+        return None
+    found = session.connection().execute(_HOLDER, {"uuid": person_uuid, "tenant": tenant_id}).scalar()
+    return None if found is None else int(found)
 
 
 def login_rows(session: Session, ids: Iterable[int | None]) -> dict[int, Any]:
