@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,3 +44,15 @@ def test_what_orjson_would_write_differently_is_escaped_or_falls_back() -> None:
     assert dumps({"id": 2**64}) is None  # past 64 bits
     assert dumps({"at": datetime(2026, 1, 1, tzinfo=UTC)}) is None  # a type Connexion's encoder formats
     assert dumps({"a": [1, "b", None, True]}) == '{"a":[1,"b",null,true]}'
+
+
+def test_rows_escaped_one_by_one_join_to_the_whole_bodys_escaping() -> None:
+    """A page's rows are escaped each on its own (fastjson.escaped); joined, they equal the body escaped
+    whole, whatever backslashes stand before an escaped character or at a row's end."""
+    from loginaudit.fastjson import encoded, escaped
+
+    rows = [orjson.dumps(v).decode() for v in ({"a": "é\\"}, {"b": "\\\\x7f\x7f"}, {"c": "plain"}, {"d": "😀\\u00e9"},
+                                                {"e": "\\"}, {"f": "ü"})]
+    body = "[" + ",".join(rows) + "]"
+    joined = "[" + ",".join(escaped(r) for r in rows) + "]"
+    assert joined.isascii() and joined == encoded(body) == json.dumps(json.loads(body), separators=(",", ":"))

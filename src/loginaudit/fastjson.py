@@ -69,6 +69,14 @@ class Encoded(str):
     """A body already written as the stdlib would write it (`encoded`): the jsonifier sends it as it is."""
 
 
+def escaped(text: str) -> str:
+    """`text` (compact JSON, strings possibly with raw non-ASCII) as the stdlib would write it; a text
+    already ASCII (most rows) is returned as it is. A page's rows are escaped one by one, so the body
+    joined from them is ASCII and `encoded` passes it at once: escaping a 75 KB Okta body with a few
+    non-ASCII names whole was 4% of its request."""
+    return text if text.isascii() and "\x7f" not in text else _escaped(text)
+
+
 def encoded(text: str) -> Encoded:
     """`text`, compact JSON whose strings may hold raw non-ASCII (orjson's, SQLite's json_object), with
     that escaped as the stdlib escapes it: SQLite escapes `"`, `\\` and C0 controls as orjson does

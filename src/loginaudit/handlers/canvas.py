@@ -190,15 +190,16 @@ def _decode_bookmark(page: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def _page_url(route: str, page: str, per_page: int) -> str:
+def _page_urls(route: str, pages: list[str], per_page: int) -> list[str]:
     """Api.build_links_hash: the route helper's absolute URL for the record itself (its own id even
     when the request named it by `self` or an SIS id), then the other query parameters as Rails's
-    `to_query` writes them (each pair escaped, pairs sorted), then page and per_page (page raw)."""
+    `to_query` writes them (each pair escaped, pairs sorted), then page and per_page (page raw); the
+    request's query read once for all of a page's links."""
     url = urlsplit(str(request.url))
     kept = sorted(f"{quote_plus(k)}={quote_plus(v)}" for k, v in parse_qsl(url.query, keep_blank_values=True)
                   if k not in ("page", "per_page", "access_token", "api_key"))
-    query = "&".join([*kept, f"page={page}&per_page={per_page}"])
-    return urlunsplit((url.scheme, url.netloc, f"/api/v1/audit/authentication/{route}", query, ""))
+    return [urlunsplit((url.scheme, url.netloc, f"/api/v1/audit/authentication/{route}",
+                        "&".join([*kept, f"page={page}&per_page={per_page}"]), "")) for page in pages]
 
 
 def _link_header(route: str, next_page: str | None, per_page: int) -> str:
@@ -209,9 +210,8 @@ def _link_header(route: str, next_page: str | None, per_page: int) -> str:
     if next_page:
         links.append((next_page, "next"))
     links.append(("first", "first"))
-    return ",".join(f'<{_page_url(route, p, per_page)}>; rel="{rel}"' for p, rel in links)
-
-
+    urls = _page_urls(route, [page for page, _ in links], per_page)
+    return ",".join(f'<{url}>; rel="{rel}"' for url, (_, rel) in zip(urls, links, strict=True))
 
 
 def _time(at: datetime, zone: ZoneInfo) -> str:

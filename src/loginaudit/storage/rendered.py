@@ -8,8 +8,8 @@ and SQLAlchemy's execution of the page's statement (~1/3). A vendor declares its
 writes each row's JSON in C and Python only joins the texts. Nothing is stored beyond the events (a
 write-time projection of every vendor's bytes would be ~7.4 KB an event, README). On another backend the
 same `Doc` is rendered in Python from `event_rows` (the reference; PostgreSQL's JSON functions space their
-output differently). SQLite writes non-ASCII raw where the vendors' encoder escapes it:
-`fastjson.encoded` escapes the assembled body, as it does orjson's (parity: tests/test_rendered.py).
+output differently). SQLite writes non-ASCII raw where the vendors' encoder escapes it: each row's
+text is escaped as the stdlib escapes it (`fastjson.escaped`; parity: tests/test_rendered.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
 
+from ..fastjson import escaped
 from ..timefmt import (
     EARLIEST,
     LATEST,
@@ -544,12 +545,12 @@ def _processors(extra: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ..
 
 
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
-    """Each event `q` selects as the JSON text of `doc` (compact; non-ASCII possibly raw, see
-    `fastjson.encoded`), in `q`'s order."""
+    """Each event `q` selects as the JSON text of `doc` (compact, escaped as the stdlib escapes:
+    `fastjson.escaped`), in `q`'s order."""
     if session.connection().dialect.name != "sqlite":
         render = renderer(doc)
-        return [orjson.dumps(render(row)).decode() for row in event_rows(session, q, columns(doc))]
-    return [row[0] for row in _written(session, q, doc, ())]
+        return [escaped(orjson.dumps(render(row)).decode()) for row in event_rows(session, q, columns(doc))]
+    return [escaped(row[0]) for row in _written(session, q, doc, ())]
 
 
 def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
@@ -587,7 +588,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
         rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
-        return Written([orjson.dumps(render(row)).decode() for row in rows],
+        return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows],
                        [tuple(getattr(row, c) for c in extra) for row in rows], pick)
     rows = _written(session, q, doc, extra)
     processors = _processors(extra)
@@ -595,4 +596,4 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     def convert(stored: tuple[Any, ...]) -> Any:
         return pick(value if process is None or value is None else process(value)
                     for process, value in zip(processors, stored, strict=True))
-    return Written([row[0] for row in rows], [row[1:] for row in rows], convert)
+    return Written([escaped(row[0]) for row in rows], [row[1:] for row in rows], convert)
