@@ -207,3 +207,23 @@ def test_inline_reads_keep_one_connection_and_see_every_write(client: Any, store
             {"username": f"u{i}@ex.edu", "occurred_at": NOW.isoformat(), "auth_method": "password"}]})
         assert r.status_code == 201, r.text
     assert counts == [counts[0], counts[0] + 1, counts[0] + 2]  # each read sees the write before it
+
+
+def test_only_documentation_paths_go_through_swagger_uis_router(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                               arrange: Any) -> None:
+    from loginaudit.app import PublishedSpecMiddleware
+
+    headers = {"Authorization": arrange.token("unleash", "admin")}
+    fallbacks: list[int] = []
+    real = PublishedSpecMiddleware.default_fn
+
+    async def counted(self: Any, *args: Any) -> None:
+        fallbacks.append(1)
+        await real(self, *args)
+
+    monkeypatch.setattr(PublishedSpecMiddleware, "default_fn", counted)
+    assert client.get("/api/admin/logins", headers=headers).status_code == 200
+    assert client.get("/api/admin/nope", headers=headers).status_code == 404
+    assert fallbacks == []  # stock Connexion 3.3 routes every request through the UI's mounts, then falls back
+    assert client.get("/api/admin/openapi.json").json()["openapi"].startswith("3.0")
+    assert client.get("/api/admin/ui/").status_code == 200
