@@ -58,8 +58,6 @@ def iso_s_z(at: datetime) -> str:
 
 
 UTC_ZONE = ZoneInfo("UTC")  # the zone database's (ZoneInfo caches it: one object)
-
-
 UTC_NAMES = ("UTC", "UCT")  # the zone abbreviations Rails's TimeWithZone#utc? answers true for
 
 

@@ -27,7 +27,7 @@ from ..storage.memo import remembered, remembered_each, vendor_settings
 from ..storage.models import Credential, Person, Tenant
 from ..storage.records import MAX_ID, as_id, credentials_of, find, first_root_tenant, login_rows, logins_where, root_of
 from ..storage.rendered import Col, Const, Doc, Obj, ZonedTime, event_json_with
-from ..timefmt import clamp_utc, local_iso_seconds
+from ..timefmt import clamp_utc, iso_s_z, local_iso_seconds
 from ..tokens import Principal, TokenKind, hex_secret, resolve
 
 JSON_TYPE = "application/json"  # sent as the registry's json_type
@@ -91,15 +91,11 @@ def render_throttled(decision: Any, path: str) -> ConnexionResponse:
 def authenticate(token: str, required_scopes: Any = None) -> dict[str, Any]:
     status, principal, expired_at = resolve("canvas", token)
     if status == "expired" and expired_at is not None:
-        body = {"errors": [{"message": "Expired access token.", "expired_at": _iso_z(expired_at)}]}
+        body = {"errors": [{"message": "Expired access token.", "expired_at": iso_s_z(expired_at)}]}
         raise VendorError(401, body, CHALLENGE, JSON_TYPE)
     if principal is None:
         raise VendorError(401, {"errors": [{"message": "Invalid access token."}]}, CHALLENGE, JSON_TYPE)
     return principal.as_token_info()
-
-
-def _iso_z(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Caller:
@@ -214,16 +210,11 @@ def _link_header(route: str, next_page: str | None, per_page: int) -> str:
     return ",".join(f'<{url}>; rel="{rel}"' for url, (_, rel) in zip(urls, links, strict=True))
 
 
-def _time(at: datetime, zone: ZoneInfo) -> str:
-    """Seconds, the zone's offset, `Z` for UTC (timefmt.local_iso_seconds)."""
-    return local_iso_seconds(at, zone)
-
-
 def _login_json(c: Any, caller: Caller) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "user_id": c.person_id, "account_id": c.tenant_id, "unique_id": c.login}
     if caller.has("read_sis", "manage_sis"):
         out.update(sis_user_id=c.sis_id, integration_id=c.integration_id)
-    out.update(authentication_provider_id=None, created_at=_time(c.created_at, caller.zone))
+    out.update(authentication_provider_id=None, created_at=local_iso_seconds(c.created_at, caller.zone))
     return out
 
 
@@ -246,7 +237,8 @@ def _account(session: Session, tenant_id: int) -> dict[str, Any] | None:
 def _user_json(c: Any, caller: Caller, login_id: str | None) -> dict[str, Any]:
     """The user of login row `c` (its person's columns ride along in the row)."""
     name = " ".join(x for x in (c.first_name, c.last_name) if x)
-    out: dict[str, Any] = {"id": c.person_id, "name": name, "created_at": _time(c.person_created_at, caller.zone),
+    out: dict[str, Any] = {"id": c.person_id, "name": name,
+                           "created_at": local_iso_seconds(c.person_created_at, caller.zone),
                            "sortable_name": f"{c.last_name}, {c.first_name}", "short_name": name}
     if caller.has("read_sis"):
         # the user's SIS id is their login's (pseudonym.sis_user_id): the value linked.logins shows
@@ -362,7 +354,7 @@ def _respond(session: Session, route: str, scope: Expr, caller: Caller, start_ti
     doc = event_doc(caller.zone.key, clock.now(session).year)
     written = event_json_with(session, EventQuery(where=where, limit=size + 1, after=after), doc, PAGE_KEYS)
     texts = written.texts[:size]
-    body = _document(session, Encoded("[" + ",".join(texts) + "]"), written.stored(2)[:size], caller,
+    body = _document(session, Encoded("[" + ",".join(texts) + "]"), written.stored("credential_id")[:size], caller,
                      STRING_IDS in request.headers.get("accept", ""))
     next_page = _encode_bookmark(written.extra(size - 1)) if len(written.texts) > size else None
     return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(route, next_page, size)}

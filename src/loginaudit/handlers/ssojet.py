@@ -22,7 +22,7 @@ from ..storage.criteria import And, Cmp, Expr
 from ..storage.events import NEWEST_FIRST, EventQuery, Order, event_rows
 from ..storage.memo import remembered, vendor_settings
 from ..storage.models import Person, Tenant
-from ..storage.records import MAX_ID, credentials_of, holder_by_uuid, members_of, people_by_uuid_prefix
+from ..storage.records import MAX_ID, holder_by_uuid, members_of, people_by_uuid_prefix
 from ..storage.rendered import Const, Derived, Doc, Or, Time, event_json_with
 from ..timefmt import EPOCH, go_rfc3339nano
 from ..tokens import Principal, TokenKind, hex_secret, resolve
@@ -111,10 +111,7 @@ def _find_user(s: Session, userid: str, tenant_id: int | None) -> int | None:
     if not OBJECT_ID.fullmatch(userid):
         return holder_by_uuid(s, userid, tenant_id)
     person = _by_object_id(s, userid)
-    if person is None or not person.active or not any(
-            c.tenant_id == tenant_id for c in credentials_of(s, person.id)):
-        return None
-    return person.id
+    return None if person is None else holder_by_uuid(s, person.uuid, tenant_id)
 
 
 def _user(s: Session, userid: str, principal: Principal) -> int:

@@ -128,8 +128,8 @@ class Time:
 
 @dataclass(frozen=True)
 class ZonedTime:
-    """A timestamp column as local time in the IANA `zone` to the second, with its offset (`Z` at zero;
-    timefmt.local_iso_seconds). SQLite has no zone database: the zone's offsets over the years
+    """A timestamp column as local time in the IANA `zone` to the second, with its offset as Rails writes
+    it (timefmt.local_iso_seconds). SQLite has no zone database: the zone's offsets over the years
     `first`..`last` are written into the statement (a CASE over its transitions), and a time outside
     them is converted by Python, called per row (so a statement stays exact whatever the clock)."""
 
@@ -435,14 +435,14 @@ def _stored(at: datetime) -> str:
 
 
 @lru_cache(maxsize=64)
-def _zoned_fallback(zone: str) -> Callable[[Any], Any]:
-    """Python's conversion of a stored time outside the statement's years (SQLite calls it)."""
-    info = ZoneInfo(zone)
+def _zoned_fallback(zone: str, name: str) -> Callable[[Any], Any]:
+    """Python's conversion of column `name`'s stored time outside the statement's years (SQLite calls
+    it): the column's own reading (SQLAlchemy's result processor), then the zone."""
+    info, (read,) = ZoneInfo(zone), _processors((name,))
+    assert read is not None  # a time column's text becomes an aware datetime
 
     def convert(stored: str | None) -> str | None:
-        if stored is None:
-            return None
-        return local_iso_seconds(datetime.fromisoformat(stored).replace(tzinfo=UTC), info)
+        return None if stored is None else local_iso_seconds(read(stored), info)
     return convert
 
 
@@ -457,7 +457,7 @@ def _zoned_sql(field: ZonedTime, col: str) -> str:
     periods = zone_periods(field.zone, first, last)
     low, high = _stored(periods[0][0]), _stored(datetime(last + 1, 1, 1, tzinfo=UTC))
     whens = " ".join(f"WHEN {col} >= '{_stored(start)}' THEN {local(period)}" for start, period in reversed(periods))
-    outside = f"{_function_name(_zoned_fallback(field.zone))}({col})"
+    outside = f"{_function_name(_zoned_fallback(field.zone, field.name))}({col})"
     return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} < '{low}' OR {col} >= '{high}' THEN {outside} {whens} END"
 
 
@@ -502,10 +502,9 @@ class _Compiled:
 
     def __init__(self, doc: Doc) -> None:
         self.columns = columns(doc)
-        self.functions = tuple(
-            [(_function_name(f.function), f.function) for f in _leaves(doc) if isinstance(f, Derived) and not f.sql]
-            + [(_function_name(_zoned_fallback(f.zone)), _zoned_fallback(f.zone)) for f in _leaves(doc)
-               if isinstance(f, ZonedTime)])
+        called = [f.function for f in _leaves(doc) if isinstance(f, Derived) and not f.sql]
+        called += [_zoned_fallback(f.zone, f.name) for f in _leaves(doc) if isinstance(f, ZonedTime)]
+        self.functions = tuple((_function_name(function), function) for function in called)
         self.sql = json_sql(doc)
         self.statements: dict[tuple[Any, ...], Prepared] = {}
 
@@ -547,10 +546,7 @@ def _processors(extra: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ..
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
     """Each event `q` selects as the JSON text of `doc` (compact, escaped as the stdlib escapes:
     `fastjson.escaped`), in `q`'s order."""
-    if session.connection().dialect.name != "sqlite":
-        render = renderer(doc)
-        return [escaped(orjson.dumps(render(row)).decode()) for row in event_rows(session, q, columns(doc))]
-    return [escaped(row[0]) for row in _written(session, q, doc, ())]
+    return event_json_with(session, q, doc, ()).texts
 
 
 def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
@@ -567,6 +563,7 @@ class Written:
     (a pager needs the last row's cursor; converting every row's time was 5% of an Okta page)."""
 
     texts: list[str]
+    names: tuple[str, ...]  # the extra columns
     extras: list[tuple[Any, ...]]
     convert: Callable[[tuple[Any, ...]], Any]
 
@@ -574,9 +571,10 @@ class Written:
         """Row `index`'s extra columns as `event_rows` gives them (a named tuple)."""
         return self.convert(self.extras[index])
 
-    def stored(self, position: int) -> list[Any]:
-        """Every row's `position`-th extra column as stored: for a column SQLAlchemy does not convert
-        (an id), what `event_rows` gives."""
+    def stored(self, name: str) -> list[Any]:
+        """Every row's extra column `name` as stored: for a column SQLAlchemy does not convert (an id),
+        what `event_rows` gives."""
+        position = self.names.index(name)
         return [extras[position] for extras in self.extras]
 
 
@@ -588,7 +586,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
         rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
-        return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows],
+        return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows], extra,
                        [tuple(getattr(row, c) for c in extra) for row in rows], pick)
     rows = _written(session, q, doc, extra)
     processors = _processors(extra)
@@ -596,4 +594,4 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     def convert(stored: tuple[Any, ...]) -> Any:
         return pick(value if process is None or value is None else process(value)
                     for process, value in zip(processors, stored, strict=True))
-    return Written([escaped(row[0]) for row in rows], [row[1:] for row in rows], convert)
+    return Written([escaped(row[0]) for row in rows], extra, [row[1:] for row in rows], convert)
