@@ -227,3 +227,96 @@ def test_only_documentation_paths_go_through_swagger_uis_router(client: Any, mon
     assert fallbacks == []  # stock Connexion 3.3 routes every request through the UI's mounts, then falls back
     assert client.get("/api/admin/openapi.json").json()["openapi"].startswith("3.0")
     assert client.get("/api/admin/ui/").status_code == 200
+
+
+def test_a_routed_request_goes_through_its_operations_layers_without_looking_them_up(
+        client: Any, monkeypatch: pytest.MonkeyPatch, arrange: Any) -> None:
+    """lane.Prewired: each layer's operation calls the next directly; what each does is unchanged."""
+    from connexion.middleware.abstract import RoutedMiddleware
+
+    lookups: list[str] = []
+    real = RoutedMiddleware.__call__
+
+    async def counted(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        lookups.append(type(self).__name__)
+        await real(self, scope, receive, send)
+
+    monkeypatch.setattr(RoutedMiddleware, "__call__", counted)
+    headers = {"Authorization": arrange.token("unleash", "admin")}
+    assert client.get("/api/admin/logins", headers=headers).status_code == 200
+    assert client.get("/api/admin/logins").status_code == 401  # the security layer still runs
+    assert client.get("/api/admin/logins", headers={"Authorization": "nope"}).status_code == 401
+    qradar = {"SEC": arrange.token("qradar", "sec_admin")}
+    assert client.get("/api/access/login_attempts?fields=nonsense", headers=qradar).status_code == 422  # validation
+    assert client.post("/_loginaudit/reset").status_code == 204  # the control plane too
+    assert lookups == []  # stock Connexion 3.3 looks the operation up in five layers per request
+    assert client.get("/api/admin/nothing-here", headers=headers).status_code == 404  # no operation: stock's path
+
+
+def test_request_validation_builds_its_parser_once_per_operation(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                 arrange: Any) -> None:
+    from loginaudit.intake import SafeURIParser
+
+    built: list[int] = []
+    real = SafeURIParser.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SafeURIParser, "__init__", counted)
+    headers = {"SEC": arrange.token("qradar", "sec_admin")}
+    assert client.get("/api/access/login_attempts?fields=user_id", headers=headers).status_code == 200
+    first = len(built)
+    for _ in range(4):
+        assert client.get("/api/access/login_attempts?fields=user_id", headers=headers).status_code == 200
+        assert client.get("/api/access/login_attempts?sort=bogus", headers=headers).status_code == 422
+    assert len(built) == first  # stock Connexion 3.3 builds a parser and a validator per request
+
+
+def test_planned_arguments_are_stocks_for_every_recorded_request(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """framework.ArgumentPlan against stock `prep_kwargs`, on every request the golden replay sends
+    (every vendor's pages, next pages, filters and refusals)."""
+    import connexion.decorators.parameter as parameter
+
+    from golden import replay
+    from loginaudit.framework import ArgumentPlan
+
+    compared: list[str] = []
+    real = ArgumentPlan.kwargs
+
+    def both(self: ArgumentPlan, request: Any) -> dict[str, Any]:
+        planned = real(self, request)
+        stock = parameter.prep_kwargs(request, request_body=None, files={}, arguments=list(self.arguments),
+                                      has_kwargs=self.has_kwargs, sanitize=self.sanitize.__wrapped__)
+        assert planned == stock, request.url
+        compared.append(request.url.path)
+        return planned
+
+    monkeypatch.setattr(ArgumentPlan, "kwargs", both)
+    with app.test_client() as client:
+        replay(client, app.store)
+    for prefix in ("/api/v3/iam", "/api/admin", "/api/v1/audit", "/api/v1/users", "/api/access", "/api/v1/logs",
+                   "/v1.0/auditLogs"):
+        assert any(path.startswith(prefix) for path in compared), prefix
+    assert len(compared) >= 80
+
+
+def test_the_journal_decodes_an_entry_when_it_is_read() -> None:
+    from datetime import UTC, datetime
+
+    from loginaudit.mocking.journal import VALUE_CHARS, Journal
+
+    journal = Journal(10)
+    when = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    headers = [(b"Authorization", b"Bearer s3cret"), (b"X-A", b"1"), (b"x-a", b"2")]
+    entry = journal.open(when=when, method="GET", path="/p", query_string=b"a=%C3%A9&b=", headers=headers,
+                         vendor="unleash", operation="getLoginHistory")
+    assert entry is not None and entry._seen is None  # nothing decoded yet
+    assert entry.headers == {"authorization": "Bearer <redacted>", "x-a": "1, 2"}
+    assert entry.query == [("a", "\u00e9"), ("b", "")]
+    assert entry.as_json()["time"] == "2026-01-02T03:04:05.678Z"
+    huge = journal.open(when=when, method="GET", path="/p", query_string=b"q=" + b"x" * 5000, headers=headers,
+                        vendor=None, operation=None)
+    assert huge is not None and huge.raw is None  # decoded and cut at once: the flood is never kept
+    assert len(huge.query[0][1]) < VALUE_CHARS + 40

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
@@ -16,7 +17,8 @@ from connexion.resolver import RelativeResolver
 from . import errors, guard, landing, wire
 from .fastjson import FastJsonifier
 from .framework import INLINE_KEY, App
-from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, SafeURIParser
+from .intake import CONTROL_VALIDATORS, VENDOR_VALIDATORS, OnceValidationMiddleware, SafeURIParser
+from .lane import Prewired
 from .limits import RequestLimits
 from .mocking.middleware import MockBehaviours
 from .registry import CONTROL, ROUTED, allowed_methods, spec_dir, vendor_for
@@ -71,8 +73,8 @@ class PublishedSpecMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
         self.router.mount(api.base_path, app=api.router)
 
 
-MIDDLEWARES = [PublishedSpecMiddleware if m is SwaggerUIMiddleware else m
-               for m in ConnexionMiddleware.default_middlewares]
+MIDDLEWARES = [{SwaggerUIMiddleware: PublishedSpecMiddleware, RequestValidationMiddleware: OnceValidationMiddleware}
+               .get(m, m) for m in ConnexionMiddleware.default_middlewares]
 
 
 def _renderer_for(path: str) -> errors.Renderer | None:
@@ -136,6 +138,8 @@ def create_app(database_url: str | None = None, *, validate_responses: bool | No
     # operation is at its mount (Okta's /api/v1/logs) is routed there instead
     app.add_middleware(RootPaths, MiddlewarePosition.BEFORE_ROUTING,
                        roots=frozenset(v.base_path for v in ROUTED if v.root_routed))
+    # once routed, a request enters its operation's Connexion layers wired to each other (lane.py)
+    app.add_middleware(Prewired, MiddlewarePosition.BEFORE_SECURITY)
     landing.install(app)
     app.store = store
     return app

@@ -21,6 +21,7 @@ these subclasses rely on. What differs from stock Connexion:
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,9 @@ from connexion.context import operation, receive, scope
 from connexion.decorators import StarletteDecorator
 from connexion.decorators import parameter as connexion_parameter
 from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.operations import Swagger2Operation
 from connexion.security import SECURITY_HANDLERS, AbstractSecurityHandler
+from connexion.utils import deep_merge
 from starlette.concurrency import run_in_threadpool
 
 from .intake import OnceRequest
@@ -56,14 +59,26 @@ SECURITY_MAP: dict[str, type] = {kind: type(handler.__name__, (_RememberedSignat
 class FormlessParameterDecorator(connexion_parameter.AsyncParameterDecorator):  # type: ignore[misc]
     """Stock's parameter decorator, but a request's files are read only from a form body: stock asks
     Starlette for the form on every request (a GET's content type parsed and an empty form built, ~2.5%
-    of a small read), where any other body has no files ({}), as stock finds."""
+    of a small read), where any other body has no files ({}), as stock finds.
+
+    For an operation without a request body (every vendor read), a request without a Content-Type gets
+    its arguments from an ArgumentPlan: the steps of stock's `prep_kwargs` with what depends only on the
+    operation (its parameters by location, their defaults, the sanitized names) worked out on its first
+    request (~7% of a small read)."""
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         arguments, has_kwargs = connexion_parameter.inspect_function_arguments(
             connexion_parameter.unwrap_decorators(function))
+        plans: list[ArgumentPlan | None] = []  # made on the first request (it needs the operation)
 
         @functools.wraps(function)
         async def wrapper(request: Any) -> Any:
+            if not plans:
+                plans.append(ArgumentPlan.of(operation._get_current_object(), arguments, has_kwargs,
+                                             self.sanitize_fn))
+            plan = plans[0]
+            if plan is not None and not any(name == b"content-type" for name, _ in request.scope["headers"]):
+                return await function(**plan.kwargs(request))
             body = self._maybe_get_body(request, arguments=arguments, has_kwargs=has_kwargs)
             while asyncio.iscoroutine(body):
                 body = await body
@@ -72,6 +87,51 @@ class FormlessParameterDecorator(connexion_parameter.AsyncParameterDecorator):  
                                                      has_kwargs=has_kwargs, sanitize=self.sanitize_fn)
             return await function(**kwargs)
         return wrapper
+
+
+class ArgumentPlan:
+    """Stock `prep_kwargs` for one body-less operation (connexion/decorators/parameter.py, 3.3.0): path
+    arguments, then query arguments over the parameters' defaults, the names sanitized (twice, as stock
+    does), then the security context's entries the handler takes (all of them for `**kwargs`). Without a
+    request body and without a form, stock's body and file arguments are always empty (with `**kwargs`
+    stock reads the body, then drops it)."""
+
+    def __init__(self, op: Any, arguments: list[str], has_kwargs: bool, sanitize: Callable[[str], str]) -> None:
+        self.arguments, self.has_kwargs = frozenset(arguments), has_kwargs
+        self.sanitize = functools.lru_cache(maxsize=256)(sanitize)  # names, incl. unknown query keys: bounded
+        self.path = {p["name"]: p for p in op.parameters if p["in"] == "path"}
+        self.query = {p["name"]: p for p in op.parameters if p["in"] == "query"}
+        self.defaults = connexion_parameter._get_query_defaults(self.query)
+        self.copied = (copy.deepcopy if any(isinstance(v, dict | list) for v in self.defaults.values())
+                       else dict)
+        self.with_context = connexion_parameter.CONTEXT_NAME in self.arguments
+
+    @classmethod
+    def of(cls, op: Any, arguments: list[str], has_kwargs: bool,
+           sanitize: Callable[[str], str]) -> ArgumentPlan | None:
+        """The plan, or None where stock's path is needed (a request body, Swagger 2, TRACE)."""
+        if op.is_request_body_defined or isinstance(op, Swagger2Operation) or op.method.upper() == "TRACE":
+            return None
+        return cls(op, arguments, has_kwargs, sanitize)
+
+    def kwargs(self, request: Any) -> dict[str, Any]:
+        sanitize, value_of = self.sanitize, connexion_parameter._get_val_from_param
+        found: dict[str, Any] = {}
+        for name, value in request.path_params.items():
+            definition = self.path.get(name)
+            found[sanitize(name)] = value if definition is None else value_of(value, definition)
+        for name, value in deep_merge(self.copied(self.defaults), request.query_params).items():
+            key = sanitize(name)
+            if (self.has_kwargs or key in self.arguments) and name in self.query:
+                found[key] = value_of(value, self.query[name])
+        kwargs = {sanitize(k): v for k, v in found.items()}
+        context = connexion_parameter.context  # stock's proxy of the security context, passed as it is
+        for key, value in context.items():
+            if self.has_kwargs or key in self.arguments:
+                kwargs[key] = value
+        if self.with_context:
+            kwargs[connexion_parameter.CONTEXT_NAME] = context
+        return kwargs
 
 
 class OnceDecorator(StarletteDecorator):  # type: ignore[misc]

@@ -12,6 +12,11 @@ import connexion.frameworks.starlette as connexion_starlette
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
@@ -113,6 +118,45 @@ class OnceParameterValidator(ParameterValidator):  # type: ignore[misc]
 
     def validate(self, scope: Any) -> None:
         self.validate_request(OnceRequest(scope, uri_parser=self.uri_parser))
+
+
+class OnceValidationOperation(RequestValidationOperation):  # type: ignore[misc]
+    """Stock's request validation, whose URI parser and parameter validator are built on the operation's
+    first request and kept: stock builds both for every request (the operation's parameters grouped
+    by location, its parser's definitions indexed). Both are read-only after construction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parameter_validator: ParameterValidator | None = None
+
+    def _parameters(self) -> ParameterValidator:
+        if self._parameter_validator is None:
+            parser = self._operation._uri_parser_class(self._operation.parameters, self._operation.body_definition())
+            self._parameter_validator = self._validator_map["parameter"](
+                self._operation.parameters, uri_parser=parser, strict_validation=self.strict_validation,
+                security_query_params=self.security_query_params)
+        return self._parameter_validator
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._operation.request_body:  # stock's steps, the body's validation with them
+            await super().__call__(scope, receive, send)
+            return
+        self._parameters().validate(scope)  # stock's steps for an operation without a body (no schema)
+        mime_type, _ = self.extract_content_type(scope["headers"])
+        self.validate_mime_type(mime_type)
+        await self.next_app(scope, receive, send)
+
+
+class OnceValidationAPI(RequestValidationAPI):  # type: ignore[misc]
+    def make_operation(self, operation: Any) -> OnceValidationOperation:
+        return OnceValidationOperation(self.next_app, operation=operation, strict_validation=self.strict_validation,
+                                       validator_map=self.validator_map)
+
+
+class OnceValidationMiddleware(RequestValidationMiddleware):  # type: ignore[misc]
+    """Connexion's request validation with OnceValidationOperation."""
+
+    api_cls = OnceValidationAPI
 
 
 def _validators(body: type[BoundedJSONBody]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,20 +40,54 @@ def redact_header(name: str, value: str) -> str:
     return f"{scheme} {REDACTED}" if sep and scheme.isalpha() else REDACTED
 
 
+def _decoded(query_string: bytes, headers: Iterable[tuple[bytes, bytes]]) -> tuple[list[tuple[str, str]],
+                                                                             dict[str, str]]:
+    """A request's query and headers as the journal shows them: values cut, header secrets redacted."""
+    decoded: dict[str, str] = {}
+    for k, v in headers:
+        name = _cut(k.decode("latin-1").lower())
+        value = _cut(redact_header(name, v.decode("latin-1")))
+        decoded[name] = _cut(f"{decoded[name]}, {value}") if name in decoded else value
+    return [(_cut(k), _cut(v)) for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)], decoded
+
+
 @dataclass
 class Entry:
+    """One request. Its query and headers are decoded when first read (most entries never are: ~5% of a
+    small read went to decoding them eagerly); a request with a value longer than VALUE_CHARS is decoded
+    at once, so the journal never keeps more than the cut values of a flood of huge ones."""
+
     seq: int
-    time: str
+    when: datetime
     method: str
     path: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
     vendor: str | None
     operation: str | None
+    raw: tuple[bytes, tuple[tuple[bytes, bytes], ...]] | None = field(default=None, repr=False)
     status: int | None = None
     latency_ms: float | None = None
     outcome: str = "handled"  # handled | prefer | throttled | fault-error | fault-drop
     size: int = 0  # bytes it holds, roughly: what MAX_BYTES counts
+    _seen: tuple[list[tuple[str, str]], dict[str, str]] | None = field(default=None, repr=False)
+
+    def _read(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        seen = self._seen
+        if seen is None:  # readers may race here: each decodes the same raw values alike
+            assert self.raw is not None
+            seen = self._seen = _decoded(*self.raw)
+        return seen
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        return self._read()[0]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self._read()[1]
+
+    @property
+    def time(self) -> str:
+        return self.when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def as_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": self.time, "vendor": self.vendor, "operation": self.operation,
@@ -81,20 +117,20 @@ class Journal:
             self._entries = deque(self._entries, maxlen=max(0, size))
             self._bytes = sum(e.size for e in self._entries)
 
-    def open(self, *, time: str, method: str, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
-             vendor: str | None, operation: str | None) -> Entry | None:
+    def open(self, *, when: datetime, method: str, path: str, query_string: bytes,
+             headers: Iterable[tuple[bytes, bytes]], vendor: str | None, operation: str | None) -> Entry | None:
         """Start an entry (None when the journal is off); it is complete once `status` is set."""
         if not self.size:
             return None
-        decoded: dict[str, str] = {}
-        for k, v in headers:
-            name = _cut(k.decode("latin-1").lower())
-            value = _cut(redact_header(name, v.decode("latin-1")))
-            decoded[name] = _cut(f"{decoded[name]}, {value}") if name in decoded else value
-        query = [(_cut(k), _cut(v)) for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)]
-        entry = Entry(seq=next(self._seq), time=time, method=method, path=_cut(path), query=query,
-                      headers=decoded, vendor=vendor, operation=operation)
-        entry.size = 200 + len(entry.path) + sum(len(k) + len(v) for k, v in (*query, *decoded.items()))
+        kept = tuple(headers)
+        entry = Entry(seq=next(self._seq), when=when, method=method, path=_cut(path), vendor=vendor,
+                      operation=operation)
+        if len(query_string) > VALUE_CHARS or any(len(k) > VALUE_CHARS or len(v) > VALUE_CHARS for k, v in kept):
+            query, decoded = entry._seen = _decoded(query_string, kept)
+            entry.size = 200 + len(entry.path) + sum(len(k) + len(v) for k, v in (*query, *decoded.items()))
+        else:  # until read it holds the request's own bytes, no value longer than VALUE_CHARS
+            entry.raw = (query_string, kept)
+            entry.size = 200 + len(entry.path) + len(query_string) + sum(len(k) + len(v) for k, v in kept)
         with self._lock:
             if len(self._entries) == self._entries.maxlen:
                 self._bytes -= self._entries.popleft().size

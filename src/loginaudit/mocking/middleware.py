@@ -67,7 +67,7 @@ class MockBehaviours:
             await self.app(scope, receive, send)
             return
         operation = vendor.operation_for(scope["method"], path) if vendor else None
-        entry = JOURNAL.open(time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        entry = JOURNAL.open(when=datetime.now(UTC),
                              method="HEAD" if scope.get(HEAD_KEY) else scope["method"], path=path,
                              query_string=scope.get("query_string", b""),
                              headers=scope.get("headers", []), vendor=vendor.name if vendor else None,
