@@ -320,3 +320,27 @@ def test_the_journal_decodes_an_entry_when_it_is_read() -> None:
                         vendor=None, operation=None)
     assert huge is not None and huge.raw is None  # decoded and cut at once: the flood is never kept
     assert len(huge.query[0][1]) < VALUE_CHARS + 40
+
+
+def test_handlers_read_the_same_request_attributes_as_through_connexions_proxy() -> None:
+    """framework.request: one Starlette request per request, the attributes stock's proxy answers."""
+    import connexion
+    from connexion.context import _receive, _scope
+
+    from loginaudit.framework import request
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "scheme": "https", "server": ("h.example", 443), "root_path": "",
+             "path": "/api/v1/audit/authentication/accounts/1", "query_string": b"page=2&per_page=5&x=%C3%A9&x=b",
+             "headers": [(b"host", b"h.example"), (b"accept", b"application/json+canvas-string-ids")]}
+    scope_token, receive_token = _scope.set(scope), _receive.set(receive)
+    try:
+        for name in ("url", "method", "headers", "query_params", "path_params"):
+            assert getattr(request, name) == getattr(connexion.request, name), name
+        assert request.query_params.getlist("x") == ["\u00e9", "b"]
+        assert request.url is request.url  # one request object: its URL is made once
+    finally:
+        _scope.reset(scope_token)
+        _receive.reset(receive_token)

@@ -311,3 +311,22 @@ def test_times_render_as_ruby_time_to_s_or_iso_by_setting(client: Any, arrange: 
     client.patch("/_loginaudit/vendors/ingedata/settings", json={"time_format": "iso8601"}).raise_for_status()
     body = _get(client, world, f"?filter[id]={whole}").json()
     assert body["data"][0]["attributes"]["date"] == "2024-06-11T09:00:00.000+00:00"
+
+
+def test_a_remembered_token_is_checked_without_a_transaction_of_its_own(
+        client: Any, world: dict[str, Any], store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ingedata._decoded_at: once the store's generation remembers the token, its account and the clock,
+    a read opens one transaction (the handler's), not two; refusals still come from the store."""
+    assert _get(client, world).status_code == 200  # remembers them
+    opened: list[int] = []
+    real = type(store).session
+
+    def counted(self: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(type(store), "session", counted)
+    assert _get(client, world, "?page[size]=2").status_code == 200  # not the remembered answer's query
+    assert len(opened) == 1
+    client.patch(f"/_loginaudit/credentials/{world['a']['id']}", json={"active": False}).raise_for_status()
+    assert _get(client, world, "?page[size]=3").status_code == 401  # a write moved the generation: asked again

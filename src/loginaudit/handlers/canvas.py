@@ -12,13 +12,13 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
 from ..fastjson import Encoded, document
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, In, IsNull, Or, all_of

@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from ..bounded import loads_json
 from ..errors import VendorError, respond
 from ..fastjson import Encoded, document
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, IsNull, Not, Or, Text, all_of

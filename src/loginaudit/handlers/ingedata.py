@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..errors import VendorError, failed_request, first_line, respond
 from ..fastjson import Encoded, document
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current, directory, settings
 from ..storage.criteria import Cmp, Expr, In, IsNull, all_of
 from ..storage.events import EventQuery, count_events, event_rows
-from ..storage.memo import remembered, vendor_settings
+from ..storage.memo import MISSING, recall, remembered, vendor_settings
 from ..storage.models import Credential, Person
 from ..storage.records import as_id, credentials_by_id, credentials_of, usable
 from ..storage.rendered import AsText, Col, Const, Doc, Field, Obj, Time, event_json
@@ -232,7 +232,11 @@ def _account_state(s: Session, ident: Any) -> tuple[int, datetime | None] | None
 
 def _decode(token: str) -> dict[str, Any]:
     """A signature check and the account's load, each remembered per store generation (they were a
-    fifth of a request): the key and the account change only by a write, which moves it."""
+    fifth of a request): the key and the account change only by a write, which moves it. When the
+    store's generation has them (and the clock) remembered, no transaction is opened for them."""
+    known = _decoded_at(current().generation(), token)
+    if known is not None:
+        return known
     with current().session() as s:
         claims = remembered(s, ("ingedata.jwt", token), lambda: _verified(s, token),
                             keep=lambda c: not isinstance(c, str))
@@ -244,8 +248,24 @@ def _decode(token: str) -> dict[str, Any]:
         state = remembered(s, ("ingedata.account", claims.get("u")), lambda: _account_state(s, claims.get("u")))
         if state is None or (state[1] is not None and state[1] <= now):  # Verse loads it on every request
             raise _unauthorized()
-        # the organization rides along: the handler scopes by it without loading the account again
-        return {"sub": str(claims.get("u")), "claims": dict(claims), "organization": state[0]}
+        return _token_info(claims, state)
+
+
+def _token_info(claims: dict[str, Any], state: tuple[int, datetime | None]) -> dict[str, Any]:
+    # the organization rides along: the handler scopes by it without loading the account again
+    return {"sub": str(claims.get("u")), "claims": dict(claims), "organization": state[0]}
+
+
+def _decoded_at(at: str | None, token: str) -> dict[str, Any] | None:
+    """`_decode`'s answer for a token generation `at` has remembered valid, with its account, else None
+    (then `_decode` asks the store, as it does for every refusal)."""
+    claims, now = recall(("ingedata.jwt", token), at), clock.now_at(at)
+    if claims is MISSING or now is None or claims["exp"] <= now.timestamp():
+        return None
+    state = recall(("ingedata.account", claims.get("u")), at)
+    if state is MISSING or state is None or (state[1] is not None and state[1] <= now):
+        return None
+    return _token_info(claims, state)
 
 
 _RUBY_WHITESPACE = " \t\n\v\f\r"

@@ -14,12 +14,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from ..bounded import loads_json
 from ..errors import VendorError, respond
 from ..fastjson import encoded
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import And, Cmp, Expr, IsNull, Or, Text, all_of

@@ -11,11 +11,11 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from ..errors import VendorError, first_line, respond
 from ..fastjson import encoded
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import current
 from ..storage.criteria import Cmp, Expr, IsNull, all_of

@@ -11,13 +11,14 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from connexion import NoContent, request
+from connexion import NoContent
 from connexion.lifecycle import ConnexionResponse
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from ..errors import VendorError, first_line, respond
 from ..fastjson import encoded
+from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
 from ..storage.criteria import Cmp, In, all_of

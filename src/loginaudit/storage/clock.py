@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .memo import remembered
+from .memo import MISSING, recall, remembered
 from .models import Setting
 
 _KEY = "clock"
@@ -32,6 +32,12 @@ def now(session: Session) -> datetime:
     if session.new or session.dirty:
         session.flush()
     return _apply(remembered(session, _KEY, lambda: session.connection().execute(_READ).scalar()))
+
+
+def now_at(at: str | None) -> datetime | None:
+    """The clock as of generation `at` from what `now` remembered there, or None if it has not."""
+    value = recall(_KEY, at)
+    return None if value is MISSING else _apply(value)
 
 
 def _apply(value: dict[str, Any] | None) -> datetime:

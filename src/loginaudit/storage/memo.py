@@ -57,6 +57,15 @@ def remembered(session: Session, key: Hashable, compute: Callable[[], T],
     return value
 
 
+MISSING: Any = object()
+
+
+def recall(key: Hashable, at: str | None) -> Any:
+    """What `remembered` keeps for `key` at generation `at` (as read by Store.generation, outside any
+    transaction), or MISSING: for a check that needs no transaction of its own when it hits."""
+    return _REMEMBERED.get((key, at), MISSING)
+
+
 # Per-record values (a page's linked logins and users): a connector's walk meets the same few thousand
 # people page after page, so each is loaded and rendered once per generation rather than once per page.
 _EACH_KEPT = 20_000
