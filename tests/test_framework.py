@@ -344,3 +344,53 @@ def test_handlers_read_the_same_request_attributes_as_through_connexions_proxy()
     finally:
         _scope.reset(scope_token)
         _receive.reset(receive_token)
+
+
+def test_reads_on_the_event_loop_reuse_one_session_emptied_between_them(store: Any) -> None:
+    """storage.db: on SQLite the loop's reads share one Session on the kept connection; no request sees
+    the last one's objects or info (memo keeps the generation there), and a failed read leaves it usable."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from loginaudit.storage.models import Tenant
+
+    with store.session(write=True) as w:
+        w.add(Tenant(name="T", client_id="app_t", created_at=NOW))
+
+    async def reads() -> list[Any]:
+        seen = []
+        with store.session() as s:
+            assert s.execute(select(Tenant)).scalars().one().name == "T"
+            s.info["mark"] = 1
+            seen.append(s)
+        with pytest.raises(RuntimeError), store.session() as s:
+            s.info["mark"] = 2
+            raise RuntimeError("a failed read")
+        with store.session() as s:
+            seen.append(s)
+            assert "mark" not in s.info and not s.identity_map
+            assert s.execute(select(Tenant)).scalars().one().name == "T"
+        with store.session() as outer, store.session() as inner:  # nested: the inner one is its own
+            seen += [outer, inner]
+        return seen
+
+    first, again, outer, inner = asyncio.run(reads())
+    if store.engine.dialect.name == "sqlite":
+        assert first is again is outer and inner is not outer
+    else:
+        assert first is not again
+
+
+def test_content_types_are_extracted_as_stock_extracts_them() -> None:
+    import connexion.utils
+
+    from loginaudit import framework
+
+    assert connexion.utils.extract_content_type is framework.extract_content_type  # installed
+    cases: list[Any] = [[], [(b"accept", b"x")], [(b"Content-Type", b"text/csv; charset=utf-8")],
+                        [(b"content-type", b"a/b"), (b"content-type", b"c/d")],
+                        [(b"x", b"\xe9"), (b"CONTENT-TYPE", b"\xe9")],
+                        {}, {"Content-Type": "application/json"}, {"content-TYPE": "x/y", "a": "b"}, {"a": "b"}]
+    for headers in cases:
+        assert framework.extract_content_type(headers) == framework.STOCK_EXTRACT_CONTENT_TYPE(headers), headers
