@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Arrange, at
-from loginaudit.handlers.qradar_filter import evaluate, parse
+from loginaudit.handlers.qradar_filter import FIELDS, FilterError, _parsed, _shaped, evaluate, parse
+from loginaudit.storage.criteria import And, Cmp
 
 URL = "/api/access/login_attempts"
 IPS = ["10.0.0.5", "10.0.0.50", "192.168.1.1", "::ffff:10.0.0.5", None]
@@ -105,3 +106,38 @@ def test_random_strings_never_crash(client: Any, data: dict[str, Any]) -> None:
             assert r.json()["code"] == 1010
 
     check()
+
+
+def _outcome(parse_fn: Any, text: str) -> Any:
+    try:
+        return parse_fn(text, FIELDS)
+    except FilterError as exc:
+        return ("error", str(exc))
+
+
+def test_a_filter_parses_as_its_shape_does() -> None:
+    """qradar_filter.parse remembers a shape's tree (numbers as placeholders): for any text, the tree with
+    the text's numbers put back, or the error, is the text's own parse's."""
+    words = ["attempt_time", "user_id", "remote_ip", "x", "=", "!=", ">=", "(", ")", ",", '"x"', '"a 5 \\" 7"',
+             "AND", "OR", "NOT", "IN", "IS", "NULL", "BETWEEN", "and", "1", "0", "-5", "-0", "1.5", "-2.25", "007",
+             "10.0.0.5", "5-3", "5:", "12345678901234567890123", "SUCCESS", '"', "\\", "é"]
+    joiners = st.sampled_from([" ", "", "  "])
+
+    numbers = st.sampled_from(["1", "0", "-5", "-0", "1.5", "-2.25", "007", "12345678901234567890123", "10.0.0.5"])
+    predicate = st.tuples(st.sampled_from(["attempt_time", "user_id", "remote_ip"]),
+                          st.sampled_from(["=", "<>", ">=", "<"]), numbers).map(" ".join)
+    ranged = st.tuples(st.sampled_from(["user_id BETWEEN", "user_id NOT IN ("]), numbers, numbers).map(
+        lambda t: f"{t[0]} {t[1]} and {t[2]}" if t[0].endswith("BETWEEN") else f"{t[0]}{t[1]}, {t[2]})")
+    valid = st.lists(st.one_of(predicate, ranged), min_size=1, max_size=4).map(" and ".join)
+    noise = st.lists(st.tuples(st.sampled_from(words), joiners), max_size=10).map(
+        lambda ps: "".join(w + j for w, j in ps))
+
+    @settings(max_examples=600, deadline=None, derandomize=True)
+    @given(st.one_of(valid, noise))
+    def check(text: str) -> None:
+        assert _outcome(parse, text) == _outcome(_parsed, text), text
+
+    check()
+    assert _outcome(parse, "attempt_time >= 1700000000000 and attempt_time < 1700003600000") == And((
+        Cmp("attempt_time", ">=", 1700000000000), Cmp("attempt_time", "<", 1700003600000)))
+    assert _shaped.cache_info().hits > 0  # texts of one shape met its remembered tree

@@ -68,9 +68,10 @@ def recall(key: Hashable, at: str | None) -> Any:
 
 # Per-record values (a page's linked logins and users): a connector's walk meets the same few thousand
 # people page after page, so each is loaded and rendered once per generation rather than once per page.
+# Kept by (kind, generation), then by id: a page's fifty lookups hash their kind once, not fifty times.
 _EACH_KEPT = 20_000
-_EACH: dict[tuple[Hashable, int, str | None], Any] = {}
-_MISSING = object()
+_EACH: dict[tuple[Hashable, str | None], dict[int, Any]] = {}
+_EACH_SIZE = [0]
 
 
 def remembered_each(session: Session, kind: Hashable, ids: Iterable[int | None],
@@ -80,21 +81,27 @@ def remembered_each(session: Session, kind: Hashable, ids: Iterable[int | None],
     wanted = sorted({i for i in ids if i is not None})
     if _changed(session):
         return dict(load(wanted))
-    at = session_generation(session)
+    kept = _EACH.get((kind, session_generation(session)))
     found: dict[int, T] = {}
     missing = []
     for ident in wanted:
-        value = _EACH.get((kind, ident, at), _MISSING)
-        if value is _MISSING:
+        value = MISSING if kept is None else kept.get(ident, MISSING)
+        if value is MISSING:
             missing.append(ident)
         else:
             found[ident] = value
     if missing:
         loaded = load(missing)
         if not _changed(session):
-            if len(_EACH) + len(loaded) > _EACH_KEPT:
+            if _EACH_SIZE[0] + len(loaded) > _EACH_KEPT:
                 _EACH.clear()  # older generations' records are dead; a walk's working set comes back
-            _EACH.update(((kind, ident, at), value) for ident, value in loaded.items())
+                _EACH_SIZE[0] = 0
+                kept = None
+            if kept is None:
+                kept = _EACH[(kind, session_generation(session))] = {}
+            before = len(kept)
+            kept.update(loaded)
+            _EACH_SIZE[0] += len(kept) - before
         found.update(loaded)
     return found
 
@@ -103,6 +110,7 @@ def forget() -> None:
     """After a reset (the generation moved already; this frees the memory)."""
     _REMEMBERED.clear()
     _EACH.clear()
+    _EACH_SIZE[0] = 0
 
 
 def vendor_settings(session: Session, vendor: str, defaults: dict[str, Any]) -> dict[str, Any]:
