@@ -218,3 +218,33 @@ def test_throttling_is_429_with_retry_after(client: Any, tenant: dict[str, Any])
     r = _get(client, tenant)
     assert (r.status_code, r.json()["error"]["code"], int(r.headers["retry-after"]) > 0) == (
         429, "TooManyRequests", True)
+
+
+def test_an_accepted_token_is_verified_once_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """entra._claims: PyJWT's answer is remembered while it cannot change; past `exp` PyJWT decides again."""
+    import time
+
+    import jwt
+
+    from loginaudit.handlers import entra
+
+    decoded: list[int] = []
+    real = jwt.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(entra.jwt, "decode", counted)
+    lasting = entra._mint(None, roles=(entra.ROLE,))
+    assert entra._claims(lasting) == entra._claims(lasting) == real(
+        lasting, entra.SIGNING_KEY, algorithms=["HS256"], audience=entra.AUDIENCE)
+    assert len(decoded) == 1
+    brief = jwt.encode({"aud": entra.AUDIENCE, "exp": int(time.time()) + 1}, entra.SIGNING_KEY, algorithm="HS256")
+    assert entra._claims(brief)["exp"] > time.time()
+    time.sleep(max(0.0, entra._claims(brief)["exp"] - time.time()) + 0.05)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        entra._claims(brief)
+    forged = lasting[:-2] + ("AA" if not lasting.endswith("AA") else "BB")
+    with pytest.raises(jwt.InvalidSignatureError):
+        entra._claims(forged)
