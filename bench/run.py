@@ -1,6 +1,8 @@
 """`make bench`: seed N events, serve in the production configuration, load every vendor endpoint over
 loopback with wrk (or a Python asyncio client when wrk is absent), and compare with Stoplight Prism
-serving the same spec's static example. Prints one table; numbers are for this machine only.
+serving the same spec's static example, up alongside while that vendor's endpoints are measured: a
+ratio is the median of three pairs of 2 s loads, ours then Prism's, seconds apart (see `_paired`).
+Prints one table; numbers are for this machine only.
 
 Server pinned to CPU 0 and the load generator to CPU 1 (`taskset`) when the machine has two cores.
 """
@@ -12,12 +14,13 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -437,6 +440,23 @@ PRISM_PATHS = {  # the same operation on Prism, which ignores relative server UR
 }
 
 
+PAIRS, PAIR_SECONDS = 3, 2.0
+
+
+def _paired(pid: int, base: str, requests: list[Request], prism: tuple[str, int], prism_requests: list[Request],
+            args: argparse.Namespace) -> list[tuple[Result, Result]]:
+    """Ours and Prism loaded by turns, PAIRS times PAIR_SECONDS each, right after our measurement: this
+    machine's neighbours take it in bursts, and a ratio of two figures taken minutes apart moved 2-3x
+    between runs of the same code; a pair's two halves are seconds apart, and the median of the pairs'
+    ratios is the endpoint's ratio. Each half is our walk's (or page's) requests against Prism's page."""
+    pairs = []
+    for _ in range(PAIRS):
+        ours = measured(pid, base, requests, PAIR_SECONDS, args.connections)
+        theirs = measured(prism[1], prism[0], prism_requests, PAIR_SECONDS, args.connections)
+        pairs.append((ours, theirs))
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -461,34 +481,45 @@ def main() -> None:
           f"{'pinned to CPU 0, load on CPU 1' if PINNED else 'unpinned'}")
     print("# seed: " + (f"{seed_seconds:.1f} s" if seed_seconds is not None else "cached store reused"))
     rows = []
+    prism: dict[str, Result] = {}
+    ratios: dict[tuple[str, str], list[float]] = {}
     with _server(url) as (base, proc):
         plan = _plan(base, url)
         rss = _rss_mb(proc.pid)
-        for ep in plan:
-            wait_until_up(f"{base}/_loginaudit/health", proc)  # the previous endpoint's queued requests have drained
-            load(base, ep.requests, args.warmup, args.connections)
-            result = measured(proc.pid, base, ep.requests, args.seconds, args.connections)
-            rss = max(rss, _rss_mb(proc.pid))
-            wait_until_up(f"{base}/_loginaudit/health", proc)
-            alone = load(base, ep.requests[::-1], args.latency_seconds, 1)  # service time, no queueing
-            rows.append((ep, result, alone))
-    prism: dict[str, Result] = {}
-    if not args.no_prism:
-        for vendor, (spec, path) in PRISM_PATHS.items():
-            headers = next(ep.headers for ep, _, _ in rows if ep.vendor == vendor and not ep.walk)
-            with _prism(spec) as started:
-                if started is None:
-                    break
-                pbase, pid = started
-                load(pbase, [(path, headers)], 20.0, args.connections)  # Prism is 2x slower for its first ~20 s
-                prism[vendor] = measured(pid, pbase, [(path, headers)], args.seconds, args.connections)
+        for vendor in dict.fromkeys(ep.vendor for ep in plan):
+            endpoints = [ep for ep in plan if ep.vendor == vendor]
+            spec, path = PRISM_PATHS[vendor]
+            headers = next(ep.headers for ep in endpoints if not ep.walk)
+            with (nullcontext(None) if args.no_prism else _prism(spec)) as started:
+                if started is not None:  # Prism is 2x slower for its first ~20 s
+                    load(started[0], [(path, headers)], 20.0, args.connections)
+                prism_runs: list[Result] = []
+                for ep in endpoints:
+                    wait_until_up(f"{base}/_loginaudit/health", proc)  # the last endpoint's queue has drained
+                    load(base, ep.requests, args.warmup, args.connections)
+                    result = measured(proc.pid, base, ep.requests, args.seconds, args.connections)
+                    rss = max(rss, _rss_mb(proc.pid))
+                    wait_until_up(f"{base}/_loginaudit/health", proc)
+                    alone = load(base, ep.requests[::-1], args.latency_seconds, 1)  # service time, no queueing
+                    rows.append((ep, result, alone))
+                    if started is not None and (ep.walk or ep.case == "50-item page"):
+                        pairs = _paired(proc.pid, base, ep.requests, started, [(path, headers)], args)
+                        ratios[(ep.vendor, ep.case)] = [ours.rps / theirs.rps for ours, theirs in pairs]
+                        prism_runs += [theirs for _, theirs in pairs]
+                if prism_runs:
+                    prism[vendor] = Result(rps=statistics.median(r.rps for r in prism_runs),
+                                           p50_ms=statistics.median(r.p50_ms for r in prism_runs),
+                                           p99_ms=statistics.median(r.p99_ms for r in prism_runs),
+                                           errors=sum(r.errors for r in prism_runs),
+                                           cpu_us=statistics.median(r.cpu_us for r in prism_runs))
 
     print("\n| vendor | workload | case | req/s | CPU µs/req | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms "
           "| 1 conn: p99 ms | Prism req/s (non-2xx) | Prism CPU µs/req | ratio |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for ep, r, a in sorted(rows, key=lambda row: (row[0].vendor, row[0].workload != "walk")):
         p = prism.get(ep.vendor) if ep.walk or ep.case == "50-item page" else None
-        ratio = f"{r.rps / p.rps:.2f}x" if p else ""
+        paired = ratios.get((ep.vendor, ep.case))
+        ratio = f"{statistics.median(paired):.2f}x" if paired else ""
         print(f"| {ep.vendor} | {ep.workload} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | "
               f"{r.p99_ms:.1f} | "
               f"{r.errors + a.errors} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {f'{p.rps:.0f} ({p.errors})' if p else ''} | "

@@ -12,6 +12,7 @@ pytest_plugins = ("pytester",)
 USER_TESTS = '''
 import httpx
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ def test_a_fresh_store_a_real_server_and_credentials(loginaudit):
         "tenants": {"uni": {"name": "Uni"}},
         "credentials": {"jane": {"person": "jane", "tenant": "uni", "login": "j@ex.edu"}},
     })["credentials"]["jane"]
-    loginaudit.control.events({"credential_id": jane, "occurred_at": "2026-11-22T08:00:00Z"})
+    # the fixture's clock is the real one: an hour ago is inside Unleash's 14-day retention on any day
+    # (a fixed 2026-11-22 left it on 2026-12-06)
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    loginaudit.control.events({"credential_id": jane, "occurred_at": an_hour_ago})
     r = httpx.get(loginaudit.url("/api/admin/logins"),
                   headers={"Authorization": loginaudit.credentials["unleash"]})
     assert r.status_code == 200 and [e["username"] for e in r.json()["events"]] == ["j@ex.edu"]
