@@ -482,7 +482,7 @@ def main() -> None:
     print("# seed: " + (f"{seed_seconds:.1f} s" if seed_seconds is not None else "cached store reused"))
     rows = []
     prism: dict[str, Result] = {}
-    ratios: dict[tuple[str, str], list[float]] = {}
+    ratios: dict[tuple[str, str, str], list[float]] = {}  # (vendor, workload, case): Unleash's two share a case
     with _server(url) as (base, proc):
         plan = _plan(base, url)
         rss = _rss_mb(proc.pid)
@@ -504,7 +504,7 @@ def main() -> None:
                     rows.append((ep, result, alone))
                     if started is not None and (ep.walk or ep.case == "50-item page"):
                         pairs = _paired(proc.pid, base, ep.requests, started, [(path, headers)], args)
-                        ratios[(ep.vendor, ep.case)] = [ours.rps / theirs.rps for ours, theirs in pairs]
+                        ratios[(ep.vendor, ep.workload, ep.case)] = [ours.rps / theirs.rps for ours, theirs in pairs]
                         prism_runs += [theirs for _, theirs in pairs]
                 if prism_runs:
                     prism[vendor] = Result(rps=statistics.median(r.rps for r in prism_runs),
@@ -518,7 +518,7 @@ def main() -> None:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for ep, r, a in sorted(rows, key=lambda row: (row[0].vendor, row[0].workload != "walk")):
         p = prism.get(ep.vendor) if ep.walk or ep.case == "50-item page" else None
-        paired = ratios.get((ep.vendor, ep.case))
+        paired = ratios.get((ep.vendor, ep.workload, ep.case))
         ratio = f"{statistics.median(paired):.2f}x" if paired else ""
         print(f"| {ep.vendor} | {ep.workload} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | "
               f"{r.p99_ms:.1f} | "
