@@ -482,7 +482,6 @@ def main() -> None:
     print("# seed: " + (f"{seed_seconds:.1f} s" if seed_seconds is not None else "cached store reused"))
     rows = []
     prism: dict[str, Result] = {}
-    ratios: dict[tuple[str, str, str], list[float]] = {}  # (vendor, workload, case): Unleash's two share a case
     with _server(url) as (base, proc):
         plan = _plan(base, url)
         rss = _rss_mb(proc.pid)
@@ -501,11 +500,12 @@ def main() -> None:
                     rss = max(rss, _rss_mb(proc.pid))
                     wait_until_up(f"{base}/_loginaudit/health", proc)
                     alone = load(base, ep.requests[::-1], args.latency_seconds, 1)  # service time, no queueing
-                    rows.append((ep, result, alone))
+                    ratios: list[float] = []  # the walk and the 50-item page are compared with Prism's page
                     if started is not None and (ep.walk or ep.case == "50-item page"):
                         pairs = _paired(proc.pid, base, ep.requests, started, [(path, headers)], args)
-                        ratios[(ep.vendor, ep.workload, ep.case)] = [ours.rps / theirs.rps for ours, theirs in pairs]
+                        ratios = [ours.rps / theirs.rps for ours, theirs in pairs]
                         prism_runs += [theirs for _, theirs in pairs]
+                    rows.append((ep, result, alone, ratios))
                 if prism_runs:
                     prism[vendor] = Result(rps=statistics.median(r.rps for r in prism_runs),
                                            p50_ms=statistics.median(r.p50_ms for r in prism_runs),
@@ -516,9 +516,8 @@ def main() -> None:
     print("\n| vendor | workload | case | req/s | CPU µs/req | p50 ms | p99 ms | non-2xx | 1 conn: p50 ms "
           "| 1 conn: p99 ms | Prism req/s (non-2xx) | Prism CPU µs/req | ratio |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for ep, r, a in sorted(rows, key=lambda row: (row[0].vendor, row[0].workload != "walk")):
-        p = prism.get(ep.vendor) if ep.walk or ep.case == "50-item page" else None
-        paired = ratios.get((ep.vendor, ep.workload, ep.case))
+    for ep, r, a, paired in sorted(rows, key=lambda row: (row[0].vendor, row[0].workload != "walk")):
+        p = prism.get(ep.vendor) if paired else None
         ratio = f"{statistics.median(paired):.2f}x" if paired else ""
         print(f"| {ep.vendor} | {ep.workload} | {ep.case} | {r.rps:.0f} | {r.cpu_us:.0f} | {r.p50_ms:.1f} | "
               f"{r.p99_ms:.1f} | "

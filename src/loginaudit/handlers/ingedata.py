@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 from connexion.lifecycle import ConnexionResponse
@@ -230,6 +230,9 @@ def _account_state(s: Session, ident: Any) -> tuple[int, datetime | None] | None
     return account.tenant_id, account.expires_at
 
 
+_JWT, _ACCOUNT = "ingedata.jwt", "ingedata.account"  # what _decode remembers, and _decoded_at recalls
+
+
 def _decode(token: str) -> dict[str, Any]:
     """A signature check and the account's load, each remembered per store generation (they were a
     fifth of a request): the key and the account change only by a write, which moves it. When the
@@ -238,17 +241,20 @@ def _decode(token: str) -> dict[str, Any]:
     if known is not None:
         return known
     with current().session() as s:
-        claims = remembered(s, ("ingedata.jwt", token), lambda: _verified(s, token),
-                            keep=lambda c: not isinstance(c, str))
+        claims = remembered(s, (_JWT, token), lambda: _verified(s, token), keep=lambda c: not isinstance(c, str))
         if isinstance(claims, str):
             raise _unauthorized(claims)
         now = clock.now(s)  # the store's clock, so tests can expire tokens
         if claims["exp"] <= now.timestamp():
             raise _unauthorized("Signature has expired")
-        state = remembered(s, ("ingedata.account", claims.get("u")), lambda: _account_state(s, claims.get("u")))
-        if state is None or (state[1] is not None and state[1] <= now):  # Verse loads it on every request
+        state = remembered(s, (_ACCOUNT, claims.get("u")), lambda: _account_state(s, claims.get("u")))
+        if not _signs_in(state, now):  # Verse loads the account on every request
             raise _unauthorized()
         return _token_info(claims, state)
+
+
+def _signs_in(state: tuple[int, datetime | None] | None, now: datetime) -> TypeGuard[tuple[int, datetime | None]]:
+    return state is not None and (state[1] is None or state[1] > now)
 
 
 def _token_info(claims: dict[str, Any], state: tuple[int, datetime | None]) -> dict[str, Any]:
@@ -259,13 +265,11 @@ def _token_info(claims: dict[str, Any], state: tuple[int, datetime | None]) -> d
 def _decoded_at(at: str | None, token: str) -> dict[str, Any] | None:
     """`_decode`'s answer for a token generation `at` has remembered valid, with its account, else None
     (then `_decode` asks the store, as it does for every refusal)."""
-    claims, now = recall(("ingedata.jwt", token), at), clock.now_at(at)
+    claims, now = recall((_JWT, token), at), clock.now_at(at)
     if claims is MISSING or now is None or claims["exp"] <= now.timestamp():
         return None
-    state = recall(("ingedata.account", claims.get("u")), at)
-    if state is MISSING or state is None or (state[1] is not None and state[1] <= now):
-        return None
-    return _token_info(claims, state)
+    state = recall((_ACCOUNT, claims.get("u")), at)
+    return None if state is MISSING or not _signs_in(state, now) else _token_info(claims, state)
 
 
 _RUBY_WHITESPACE = " \t\n\v\f\r"

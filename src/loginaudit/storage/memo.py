@@ -81,7 +81,8 @@ def remembered_each(session: Session, kind: Hashable, ids: Iterable[int | None],
     wanted = sorted({i for i in ids if i is not None})
     if _changed(session):
         return dict(load(wanted))
-    kept = _EACH.get((kind, session_generation(session)))
+    at = session_generation(session)
+    kept = _EACH.get((kind, at))
     found: dict[int, T] = {}
     missing = []
     for ident in wanted:
@@ -98,7 +99,7 @@ def remembered_each(session: Session, kind: Hashable, ids: Iterable[int | None],
                 _EACH_SIZE[0] = 0
                 kept = None
             if kept is None:
-                kept = _EACH[(kind, session_generation(session))] = {}
+                kept = _EACH[(kind, at)] = {}
             before = len(kept)
             kept.update(loaded)
             _EACH_SIZE[0] += len(kept) - before
