@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -86,6 +86,67 @@ def analyze(conn: Connection) -> None:
     conn.exec_driver_sql("ANALYZE")
 
 
+class _KeptRead:
+    """The event loop's read Session on SQLite, kept between requests with its SQLAlchemy transaction open
+    and the driver connection in autocommit: each read says BEGIN and COMMIT (or ROLLBACK) on the driver
+    itself. SQLAlchemy's own begin and commit of a Session (its connection, the transaction's state
+    machine and events) were ~40 of a read's ~50 µs of transaction overhead; sqlite3's BEGIN and COMMIT
+    are ~3. The Session never commits by itself (autocommit off, nothing calls commit on it), so its
+    open transaction only tells SQLAlchemy it may use the connection; the driver's transaction is the
+    one the read runs in. Anything unusual (the Session's transaction no longer active after a failed
+    flush, the connection invalidated) and it is thrown away; the next read makes a new one."""
+
+    def __init__(self, conn: Connection, sessions: sessionmaker[Session]) -> None:
+        self.conn = conn
+        self.session = sessions(bind=conn, join_transaction_mode="control_fully")
+        self.session.begin()
+        self.session.connection()  # the engine's `begin` event says BEGIN on the driver: end it at once
+        self.driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        if self.driver.in_transaction:
+            self.driver.execute("COMMIT")
+        self.busy = False
+
+    def usable(self) -> bool:
+        """Between reads: the connection open, the Session's transaction active, the driver's ended."""
+        transaction = self.session.get_transaction()
+        return (not self.conn.closed and not self.conn.invalidated and transaction is not None
+                and transaction.is_active and not self.driver.in_transaction)
+
+    def read(self, transaction: Callable[[Session, bool], Iterator[Session]]) -> Iterator[Session]:
+        s, driver = self.session, self.driver
+        self.busy = True
+        s.info.clear()
+        try:
+            _driver_says(driver, "BEGIN")
+            yield from transaction(s, False)
+            _driver_says(driver, "COMMIT")
+        except BaseException:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
+        finally:
+            if s.identity_map:  # pending, changed and deleted objects went with the commit or the rollback
+                s.expunge_all()
+            s.info.clear()
+            self.busy = False
+
+    def close(self) -> None:
+        try:
+            if self.driver.in_transaction:
+                self.driver.execute("ROLLBACK")
+            self.session.close()
+            self.conn.close()
+        except DBAPIError:  # a connection already broken: nothing of it to keep
+            log.debug("kept read connection closed with an error", exc_info=True)
+
+
+def _driver_says(driver: sqlite3.Connection, statement: str) -> None:
+    try:
+        driver.execute(statement)
+    except sqlite3.Error as exc:  # as SQLAlchemy would raise it ("database is locked" is a 503: errors.py)
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
 class Store:
     """One database: schema management and transactional sessions."""
 
@@ -95,7 +156,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "after_flush", _wrote)
         event.listen(self._sessions, "do_orm_execute", _wrote_by_statement)
-        self._kept = threading.local()  # the event loop's connection for inline reads (_read_connection)
+        self._kept = threading.local()  # the event loop's connection and Session for inline reads (_KeptRead)
 
     def create_schema(self) -> None:
         """Tables and every index, also an index a killed bulk load dropped (queries would scan
@@ -142,56 +203,43 @@ class Store:
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
                 log.info("added column %s.%s to an existing store", table.name, column.name)
 
-    def _read_connection(self) -> Connection | None:
-        """The connection a read on SQLite's event loop keeps between requests, or None for a pooled one.
+    def _kept_read(self) -> _KeptRead | None:
+        """What a read on SQLite's event loop reuses between requests, or None where it cannot.
 
         A vendor read on SQLite runs inline on the event loop (framework.py), one at a time and never
-        across an await, so that thread can keep one connection rather than check one out of the pool
-        and return it per request (with the Session's own begin/commit, ~28 of a read's ~60 µs of
-        session overhead). Not in a worker thread (no running loop: there can be many), not for a
-        session opened inside another (its connection is in a transaction), not on PostgreSQL."""
+        across an await, so that thread keeps one connection and one Session on it rather than check a
+        connection out of the pool and begin and commit a Session per request. Not in a worker thread
+        (no running loop: there can be many), not for a session opened inside another (it is busy), not
+        on PostgreSQL."""
         if self.engine.dialect.name != "sqlite":
             return None
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return None
-        conn: Connection | None = getattr(self._kept, "connection", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._kept.connection = self.engine.connect()
-        return None if conn.in_transaction() else conn
-
-    def _read_session(self, conn: Connection) -> Session:
-        """The Session the event loop's reads reuse on its kept connection: a Session made and closed per
-        request was ~40 of a read's ~80 µs of transaction overhead (SQLAlchemy's bookkeeping; SQLite's
-        BEGIN, generation read and COMMIT are ~6). Its state is emptied after every use (see session)."""
-        kept: tuple[Connection, Session] | None = getattr(self._kept, "session", None)
-        if kept is None or kept[0] is not conn:
-            kept = self._kept.session = (conn, self._sessions(bind=conn, join_transaction_mode="control_fully"))
-        return kept[1]
+        kept: _KeptRead | None = getattr(self._kept, "read", None)
+        if kept is not None and kept.busy:
+            return None
+        if kept is None or not kept.usable():
+            if kept is not None:
+                kept.close()
+            kept = self._kept.read = _KeptRead(self.engine.connect(), self._sessions)
+        return kept
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """A session committed on success and rolled back on error; one that wrote anything moves
         the store's generation in the same transaction. Say `write` when it will write: on SQLite
         it then waits for the write lock up front instead of failing halfway. A read on SQLite's event
-        loop runs on the connection that thread keeps (`_read_connection`), in the Session it keeps
-        for it: its transaction commits the same way, then its objects are let go (as closing would)
-        and its `info` emptied, so no request sees another's state."""
-        kept = None if write else self._read_connection()
-        s = None if kept is None else self._read_session(kept)
-        if s is None or s.in_transaction():  # a session opened inside the loop's read is its own
+        loop runs in the Session that thread keeps (`_KeptRead`), its transaction begun and ended on the
+        driver connection; then its objects are let go (as closing would) and its `info` emptied, so no
+        request sees another's state."""
+        kept = None if write else self._kept_read()
+        if kept is None:
             with self._sessions() as own, own.begin():
                 yield from self._transaction(own, write)
             return
-        s.info.clear()
-        try:
-            with s.begin():
-                yield from self._transaction(s, write)
-        finally:
-            if s.identity_map:  # pending and deleted objects went with the commit or the rollback
-                s.expunge_all()
-            s.info.clear()
+        yield from kept.read(self._transaction)
 
     @staticmethod
     def _transaction(s: Session, write: bool) -> Iterator[Session]:
@@ -218,8 +266,12 @@ class Store:
             s.execute(delete(Tenant))
 
     def generation(self) -> str | None:
-        """The store's generation (see settings.generation) on a pooled driver connection, outside any
-        transaction: the response cache asks it on every request."""
+        """The store's generation (see settings.generation) outside any transaction, on the event loop's
+        kept connection between its reads, else on a pooled one: the response cache asks it on every
+        request (a pool checkout and return was ~5% of Unleash's read)."""
+        kept = self._kept_read()
+        if kept is not None:
+            return read_generation(kept.driver, "qmark")  # autocommit between reads: no snapshot is held
         raw = self.engine.raw_connection()
         try:
             return read_generation(raw, self.engine.dialect.paramstyle)
@@ -227,9 +279,10 @@ class Store:
             raw.close()  # back to the pool, which rolls back whatever the driver began
 
     def dispose(self) -> None:
-        kept: Connection | None = getattr(self._kept, "connection", None)
+        kept: _KeptRead | None = getattr(self._kept, "read", None)
         if kept is not None:
             kept.close()
+            self._kept.read = None
         self.engine.dispose()
 
 
