@@ -104,7 +104,7 @@ class _KeptRead:
         self.driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         if self.driver.in_transaction:
             self.driver.execute("COMMIT")
-        self.busy = False
+        self.busy = self.closed = False
 
     def usable(self) -> bool:
         """Between reads: the connection open, the Session's transaction active, the driver's ended."""
@@ -130,13 +130,22 @@ class _KeptRead:
             s.info.clear()
             self.busy = False
 
+    def __del__(self) -> None:
+        """Its thread ended (its thread-local let it go): back to the pool now, not when the garbage
+        collector finds the Session's reference cycles (a test client's thread per request ran the
+        pool dry that way)."""
+        self.close()
+
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             if self.driver.in_transaction:
                 self.driver.execute("ROLLBACK")
             self.session.close()
             self.conn.close()
-        except DBAPIError:  # a connection already broken: nothing of it to keep
+        except (DBAPIError, sqlite3.Error):  # a connection already broken or closed: nothing of it to keep
             log.debug("kept read connection closed with an error", exc_info=True)
 
 
