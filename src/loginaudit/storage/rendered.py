@@ -507,6 +507,13 @@ class _Compiled:
         self.functions = tuple((_function_name(function), function) for function in called)
         self.sql = json_sql(doc)
         self.statements: dict[tuple[Any, ...], Prepared] = {}
+        # Python writes the rows (storage/template.py) unless the doc has zoned times, which SQLite's
+        # CASE over the zone's transitions writes cheaper than Python's zone conversion per row
+        self.write: Callable[[tuple[Any, ...]], str] | None = None
+        if not any(isinstance(f, ZonedTime) for f in _leaves(doc)):
+            from .template import writer  # template.py reads this module's field types
+
+            self.write = writer(doc)
 
     def register(self, session: Session) -> None:
         """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""
@@ -527,9 +534,15 @@ class _Compiled:
         if found is None:
             if len(self.statements) >= self.KEPT:
                 self.statements.clear()
-            picked = [literal_column(self.sql), *(FIELDS[c] for c in extra)]
+            read = [literal_column(self.sql)] if self.write is None else [_read(c) for c in self.columns]
+            picked = [c.label(f"c{i}") for i, c in enumerate((*read, *(FIELDS[c] for c in extra)))]
             found = self.statements[key] = prepare(select_page(form, picked, joined, deferred))
         return found
+
+
+def _read(name: str) -> Any:
+    """An event column or a JOINED_COLUMNS expression, as the statement reads it."""
+    return FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
 
 
 @lru_cache(maxsize=256)
@@ -552,7 +565,8 @@ def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
 def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
     """SQLite's rows for `q`: the JSON text of `doc`, then the `extra` columns as stored."""
     compiled = _compiled(doc)
-    compiled.register(session)
+    if compiled.write is None:
+        compiled.register(session)
     form, params, joined, deferred = form_of(q, (*compiled.columns, *extra))
     return fetch(session, compiled.prepared(form, extra, joined, deferred), params)
 
@@ -588,10 +602,15 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
         rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
         return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows], extra,
                        [tuple(getattr(row, c) for c in extra) for row in rows], pick)
+    compiled = _compiled(doc)
     rows = _written(session, q, doc, extra)
     processors = _processors(extra)
 
     def convert(stored: tuple[Any, ...]) -> Any:
         return pick(value if process is None or value is None else process(value)
                     for process, value in zip(processors, stored, strict=True))
-    return Written([escaped(row[0]) for row in rows], extra, [row[1:] for row in rows], convert)
+    write = compiled.write
+    if write is None:
+        return Written([escaped(row[0]) for row in rows], extra, [row[1:] for row in rows], convert)
+    width = len(compiled.columns)
+    return Written([write(row) for row in rows], extra, [row[width:] for row in rows], convert)
