@@ -13,8 +13,9 @@ field for field; tests/test_rendered.py holds the three paths to each other.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -58,6 +59,29 @@ def _epoch_ms(t: str) -> int:
 def _go_ms(t: str) -> str:
     fraction = t[20:23].rstrip("0")
     return f'"{t[:10]}T{t[11:19]}.{fraction}Z"' if fraction else f'"{t[:10]}T{t[11:19]}Z"'
+
+
+@lru_cache(maxsize=64)
+def _zoned(zone: str, name: str, first: int, last: int) -> Callable[[str | None], str]:
+    """A ZonedTime's JSON text from the stored text, as rendered's statement writes it: the zone's period
+    found among its transitions over the covered years (by the stored text, which sorts as time does),
+    the whole seconds shifted by its offset; a time outside those years converted by Python's zone."""
+    periods = r.zone_periods(zone, first, last)
+    starts = [r._stored(start) for start, _ in periods]
+    shifts = [(offset, r._offset_text(offset, utc_named)) for _, (offset, utc_named) in periods]
+    low, high = starts[0], r._stored(datetime(last + 1, 1, 1, tzinfo=UTC))
+    outside = r._zoned_fallback(zone, name)
+
+    def write(t: str | None) -> str:
+        if t is None:
+            return "null"
+        if t < low or t >= high:
+            return _json(outside(t))
+        offset, text = shifts[bisect_right(starts, t) - 1]
+        if not offset:
+            return f'"{t[:10]}T{t[11:19]}{text}"'
+        return f'"{(datetime.fromisoformat(t[:19]) + timedelta(seconds=offset)).isoformat()}{text}"'
+    return write
 
 
 _TIMES: dict[str, str] = {  # form -> expression of `{t}`, the stored text (never None here)
@@ -164,8 +188,7 @@ class _Compiler:
             c = self.col(field.name)
             return [(f"('null' if {c} is None else {_TIMES[field.form].format(t=c)})",)]
         if isinstance(field, r.ZonedTime):
-            convert = self.name(r._zoned_fallback(field.zone, field.name))
-            return [(f"_json({convert}({self.col(field.name)}))",)]
+            return [(f"{self.name(_zoned(field.zone, field.name, *r._covered(field)))}({self.col(field.name)})",)]
         if isinstance(field, r.Choice) and not (isinstance(field.then, str) and isinstance(field.otherwise, str)):
             then, otherwise = self.joined(self.text(field.then)), self.joined(self.text(field.otherwise))
             return [(f"({then} if {self.test(field)} else {otherwise})",)]
