@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 import uuid
@@ -218,8 +219,17 @@ def _app_id(client_name: str | None) -> str:
     return PORTAL_APP[0] if client_name is None else str(uuid.uuid5(uuid.NAMESPACE_URL, "app:" + client_name))
 
 
+_OID = uuid.NAMESPACE_OID.bytes
+
+
 def _correlation(event_uuid: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, event_uuid))
+    """str(uuid.uuid5(NAMESPACE_OID, event_uuid)), written from the digest directly: every row of a page
+    has its own, and the UUID object's construction and formatting were ~10% of an Entra page."""
+    digest = bytearray(hashlib.sha1(_OID + event_uuid.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 _PLACE = Obj((("city", Col("city")), ("state", Const(None)), ("countryOrRegion", Col("country")),

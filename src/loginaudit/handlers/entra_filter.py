@@ -13,6 +13,7 @@ store keeps becomes a comparison on its columns; what Graph derives from the kin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +21,7 @@ from typing import Any
 
 from lark import Lark, Token, v_args
 
-from ..storage.criteria import Cmp, Expr, In, Not, Or, Text
+from ..storage.criteria import And, Cmp, Expr, In, Not, Or, Text
 from ..timefmt import parse_iso
 from .grammar import Connectives, transform
 
@@ -178,7 +179,109 @@ def _parser() -> Lark:
 def parse(text: str, kinds: Kinds, person_of: Callable[[str], int | None],
           collections: Mapping[str, tuple[str, ...]] | None = None) -> Expr:
     """The $filter as store criteria; FilterError when it does not parse or uses what signIns do not support.
-    `collections`: the collection properties `any` may test, with every sign-in's members (beta's)."""
-    return transform(_parser(), text, _ToCriteria(kinds, person_of, collections or {}),
+    `collections`: the collection properties `any` may test, with every sign-in's members (beta's).
+
+    Parsed by its shape where that is safe: the text with each date-time outside a string replaced by a
+    numbered stand-in (year 1001, 1002, ...). A connector's walk sends one shape with new times each
+    time, and lark's parse and transform were ~20% of an Entra page. The shape's criteria are
+    remembered only if every stand-in came out once, as a createdDateTime comparison (the one rule
+    whose result does not depend on the value: a derived property compares the value itself) and no
+    user was looked up (that answer is the store's); the text's own date-times are put back. Anything
+    else, or a date-time the store cannot take, and the text is parsed itself, so every error is its own."""
+    collections = collections or {}
+    found: list[str] = []
+
+    def stand_in(match: re.Match[str]) -> str:
+        if match.group(1) is None:  # a string: kept as it is
+            return match.group(0)
+        found.append(match.group(1))
+        return f"{_FIRST_YEAR + len(found)}-01-01T00:00:00Z"
+
+    shape = _DATETIMES.sub(stand_in, text)
+    if found and len(found) < _MOST:
+        key = (shape, id(kinds), tuple(sorted(collections.items())))
+        remembered = _SHAPES.get(key)
+        if remembered is None or remembered[0] is not kinds:
+            remembered = (kinds, _shape_criteria(shape, kinds, collections, len(found)))
+            if len(_SHAPES) >= _SHAPES_KEPT:
+                _SHAPES.clear()
+            _SHAPES[key] = remembered
+        criteria = remembered[1]
+        if criteria is not None:
+            try:
+                times = [parse_iso(t) for t in found]
+            except ValueError:
+                pass  # the text's own parse names it
+            else:
+                return _bound(criteria, times)
+    return _parsed(text, kinds, person_of, collections)
+
+
+def _parsed(text: str, kinds: Kinds, person_of: Callable[[str], int | None],
+            collections: Mapping[str, tuple[str, ...]]) -> Expr:
+    return transform(_parser(), text, _ToCriteria(kinds, person_of, collections),
                      predicates=frozenset({"cmp", "startswith", "any_"}),
                      error=FilterError, syntax="Invalid filter clause")
+
+
+# A date-time as the lexer's DATETIME reads it, not inside a string (matched first and kept) nor
+# touching another token's characters (then the text is left to the lexer as it is).
+_DATETIMES = re.compile(r"'(?:[^']|'')*'|(?<![\w./:+-])(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                        r"(?:Z|[+-]\d{2}:\d{2}))(?![\w./:+-])")
+_FIRST_YEAR, _MOST = 1000, 999  # stand-ins are years 1001..1998: the store keeps them (timefmt.EARLIEST)
+_SHAPES: dict[tuple[Any, ...], tuple[Kinds, Expr | None]] = {}
+_SHAPES_KEPT = 1024
+
+
+class _LookedUp(Exception):
+    """A shape named a user: its criteria depend on the store, so they are not remembered."""
+
+
+def _no_lookup(_user: str) -> int | None:
+    raise _LookedUp
+
+
+def _shape_criteria(shape: str, kinds: Kinds, collections: Mapping[str, tuple[str, ...]],
+                    count: int) -> Expr | None:
+    """The shape's criteria if they can stand for every text of that shape, else None."""
+    try:
+        criteria = _parsed(shape, kinds, _no_lookup, collections)
+    except (FilterError, _LookedUp):
+        return None
+    seen = sorted(_stand_ins(criteria))
+    return criteria if seen == list(range(1, count + 1)) else None
+
+
+def _stand_in(value: Any) -> int | None:
+    """Which stand-in a criteria value is (its year past _FIRST_YEAR), if it is one."""
+    if isinstance(value, datetime) and _FIRST_YEAR < value.year < _FIRST_YEAR + _MOST:
+        return value.year - _FIRST_YEAR
+    return None
+
+
+def _stand_ins(expr: Expr) -> list[int]:
+    """Every stand-in in the criteria; -1 for one anywhere but a createdDateTime comparison."""
+    match expr:
+        case Not(expr=inner):
+            return _stand_ins(inner)
+        case And(exprs=inner) | Or(exprs=inner):
+            return [n for e in inner for n in _stand_ins(e)]
+        case Cmp(field=field, value=value):
+            n = _stand_in(value)
+            return [] if n is None else [n if field == "occurred_at" else -1]
+    values = [v for held in vars(expr).values() for v in (held if isinstance(held, tuple) else (held,))]
+    return [-1] if any(_stand_in(v) is not None for v in values) else []
+
+
+def _bound(expr: Expr, times: list[datetime]) -> Expr:
+    """The shape's criteria with each stand-in replaced by the text's date-time."""
+    match expr:
+        case Not(expr=inner):
+            return Not(_bound(inner, times))
+        case And(exprs=inner):
+            return And(tuple(_bound(e, times) for e in inner))
+        case Or(exprs=inner):
+            return Or(tuple(_bound(e, times) for e in inner))
+        case Cmp(field=field, op=op, value=value) if (n := _stand_in(value)) is not None:
+            return Cmp(field, op, times[n - 1])
+    return expr
