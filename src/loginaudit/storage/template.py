@@ -105,6 +105,22 @@ def _kind(name: str) -> type | None:
     return kind if kind in (str, int) else None
 
 
+_UNSET = object()  # a per-row local not computed yet
+
+
+def _calls(field: r.Field | str) -> bool:
+    """Whether the value calls a Derived function (what is worth computing once per row)."""
+    if isinstance(field, r.Derived):
+        return True
+    if isinstance(field, r.Or):
+        return _calls(field.default)
+    if isinstance(field, r.Concat):
+        return _calls(field.field)
+    if isinstance(field, r.Choice):
+        return _calls(field.then) or _calls(field.otherwise)
+    return False
+
+
 @lru_cache(maxsize=64)
 def _derived_text(function: Callable[[Any], Any]) -> Callable[[Any], str]:
     """A Derived function's JSON text of a stored value, remembered (a hit is one C call, where the
@@ -115,9 +131,13 @@ def _derived_text(function: Callable[[Any], Any]) -> Callable[[Any], str]:
 class _Compiler:
     """Writes the function's source; values and functions the source refers to go in `names`."""
 
-    def __init__(self, columns: tuple[str, ...]) -> None:
+    def __init__(self, columns: tuple[str, ...], repeats: dict[r.Field, int] | None = None) -> None:
         self.position = {name: i for i, name in enumerate(columns)}
-        self.names: dict[str, Any] = {"_json": _json, "_enc": _ENCODE, "_go_ms": _go_ms, "_epoch_ms": _epoch_ms}
+        self.repeats = repeats or {}  # how often each value is used (a first compilation's `seen`)
+        self.seen: dict[r.Field, int] = {}
+        self.locals: dict[r.Field, str] = {}
+        self.names: dict[str, Any] = {"_json": _json, "_enc": _ENCODE, "_go_ms": _go_ms, "_epoch_ms": _epoch_ms,
+                                      "_UNSET": _UNSET}
 
     def name(self, value: Any) -> str:
         key = f"_v{len(self.names)}"
@@ -128,7 +148,19 @@ class _Compiler:
         return f"row[{self.position[name]}]"
 
     def raw(self, field: r.Field | str) -> str:
-        """An expression of the field's Python value (rendered._python's)."""
+        """An expression of the field's Python value (rendered._python's). One that calls a Derived
+        function and recurs in the doc (Okta's request id, thrice a row) is computed once per row: a
+        local set by its first use (uses may sit in branches, so not before)."""
+        if isinstance(field, str):
+            return repr(field)
+        self.seen[field] = self.seen.get(field, 0) + 1
+        expr = self._raw(field)
+        if self.repeats.get(field, 0) < 2 or not _calls(field):
+            return expr
+        name = self.locals.setdefault(field, f"_h{len(self.locals)}")
+        return f"({name} if {name} is not _UNSET else ({name} := {expr}))"
+
+    def _raw(self, field: r.Field) -> str:
         if isinstance(field, str):
             return repr(field)
         if isinstance(field, r.Const):
@@ -234,8 +266,12 @@ class _Compiler:
 @lru_cache(maxsize=256)
 def writer(doc: r.Doc) -> Callable[[tuple[Any, ...]], str]:
     """A function of a row of `rendered.columns(doc)` (stored values, in that order) -> the row's JSON text."""
-    compiler = _Compiler(r.columns(doc))
-    source = f"def write(row):\n    return {compiler.joined(compiler.doc(doc))}\n"
+    counting = _Compiler(r.columns(doc))
+    counting.doc(doc)
+    compiler = _Compiler(r.columns(doc), counting.seen)
+    body = compiler.joined(compiler.doc(doc))
+    start = "".join(f"    {name} = _UNSET\n" for name in compiler.locals.values())
+    source = f"def write(row):\n{start}    return {body}\n"
     # the source is written from our own Doc, never from a request
     exec(compile(source, f"<template of {len(doc)} keys>", "exec"), compiler.names)
     return compiler.names["write"]  # type: ignore[no-any-return]
