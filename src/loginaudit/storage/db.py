@@ -97,14 +97,18 @@ class _KeptRead:
     flush, the connection invalidated) and it is thrown away; the next read makes a new one."""
 
     def __init__(self, conn: Connection, sessions: sessionmaker[Session]) -> None:
-        self.conn = conn
-        self.session = sessions(bind=conn, join_transaction_mode="control_fully")
-        self.session.begin()
-        self.session.connection()  # the engine's `begin` event says BEGIN on the driver: end it at once
-        self.driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-        if self.driver.in_transaction:
-            self.driver.execute("COMMIT")
-        self.busy = self.closed = False
+        self.conn, self.busy, self.closed = conn, False, True  # open once set up (close() needs it all)
+        try:
+            self.session = sessions(bind=conn, join_transaction_mode="control_fully")
+            self.session.begin()
+            self.session.connection()  # the engine's `begin` event says BEGIN on the driver: end it at once
+            self.driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+            if self.driver.in_transaction:
+                _driver_says(self.driver, "COMMIT")
+        except BaseException:
+            conn.close()
+            raise
+        self.closed = False
 
     def usable(self) -> bool:
         """Between reads: the connection open, the Session's transaction active, the driver's ended."""
