@@ -21,7 +21,7 @@ from typing import Any
 
 from lark import Lark, Token, v_args
 
-from ..storage.criteria import And, Cmp, Expr, In, Not, Or, Text
+from ..storage.criteria import And, Cmp, Expr, In, Not, Or, Text, with_values
 from ..timefmt import parse_iso
 from .grammar import Connectives, transform
 
@@ -275,13 +275,4 @@ def _stand_ins(expr: Expr) -> list[int]:
 
 def _bound(expr: Expr, times: list[datetime]) -> Expr:
     """The shape's criteria with each stand-in replaced by the text's date-time."""
-    match expr:
-        case Not(expr=inner):
-            return Not(_bound(inner, times))
-        case And(exprs=inner):
-            return And(tuple(_bound(e, times) for e in inner))
-        case Or(exprs=inner):
-            return Or(tuple(_bound(e, times) for e in inner))
-        case Cmp(field=field, op=op, value=value) if (n := _stand_in(value)) is not None:
-            return Cmp(field, op, times[n - 1])
-    return expr
+    return with_values(expr, lambda value: value if (n := _stand_in(value)) is None else times[n - 1])

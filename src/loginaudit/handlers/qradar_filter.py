@@ -17,7 +17,7 @@ from typing import Any
 from lark import Lark, Token, v_args
 from lark.exceptions import LarkError
 
-from ..storage.criteria import And, Between, Cmp, CmpOp, Expr, In, IsNull, Not, Or
+from ..storage.criteria import And, Between, Cmp, CmpOp, Expr, In, IsNull, Not, Or, with_values
 from .grammar import Connectives, transform
 
 GRAMMAR = r"""
@@ -170,20 +170,7 @@ def _bound(expr: Expr, numbers: list[str]) -> Expr:
         token = numbers[int(abs(value)) - 1]
         return float(token) if "." in token else int(token)
 
-    match expr:
-        case Not(expr=e):
-            return Not(_bound(e, numbers))
-        case And(exprs=es):
-            return And(tuple(_bound(e, numbers) for e in es))
-        case Or(exprs=es):
-            return Or(tuple(_bound(e, numbers) for e in es))
-        case Cmp(field=f, op=op, value=v):
-            return Cmp(f, op, real(v))
-        case In(field=f, values=vs, negate=neg):
-            return In(f, tuple(real(v) for v in vs), negate=neg)
-        case Between(field=f, low=lo, high=hi, negate=neg):
-            return Between(f, real(lo), real(hi), negate=neg)
-    return expr
+    return with_values(expr, real)
 
 
 # ---- reference semantics on QRadar rows ------------------------------------------------------------

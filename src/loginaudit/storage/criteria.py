@@ -6,6 +6,7 @@ bounds) into these nodes; the store compiles them to parameterised SQL.  No vend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,6 +68,25 @@ class Or:
 
 
 Expr = Cmp | In | Between | IsNull | Text | Not | And | Or
+
+
+def with_values(expr: Expr, value: Callable[[Any], Any]) -> Expr:
+    """The criteria with every compared value passed through `value`: a filter parsed by its shape
+    (QRadar's, Entra's) gets the text's own values back in place of its stand-ins."""
+    match expr:
+        case Not(expr=inner):
+            return Not(with_values(inner, value))
+        case And(exprs=inner):
+            return And(tuple(with_values(e, value) for e in inner))
+        case Or(exprs=inner):
+            return Or(tuple(with_values(e, value) for e in inner))
+        case Cmp(field=field, op=op, value=v):
+            return Cmp(field, op, value(v))
+        case In(field=field, values=values, negate=negate):
+            return In(field, tuple(value(v) for v in values), negate=negate)
+        case Between(field=field, low=low, high=high, negate=negate):
+            return Between(field, value(low), value(high), negate=negate)
+    return expr
 
 
 def all_of(*exprs: Expr | None) -> Expr | None:
