@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import literal_column, select
@@ -28,6 +29,7 @@ from loginaudit.storage.rendered import (
     Doc,
     Mapped,
     Obj,
+    Or,
     Time,
     columns,
     event_json,
@@ -196,3 +198,17 @@ def test_a_page_and_its_cursor_columns_come_from_one_statement(store: Store, hos
     assert [tuple(extra) for extra in extras] == [(r.occurred_at, r.id) for r in rows]
     assert all(extra.occurred_at.utcoffset() == timedelta(0) for extra in extras)  # aware, as event_rows gives it
     assert {json.loads(text)["device"] for text in written.texts} >= {"Mobile", "Desktop", "Bot"}  # ua-parser's, in SQL
+
+
+@pytest.mark.parametrize("field", [Col("successful"), Or("successful", "x", blank=False),
+                                   Mapped("successful", (("1", "yes"),))])
+def test_a_boolean_column_is_written_by_flag_not_as_a_value(store: Store, field: Any) -> None:
+    """SQLite hands a boolean back as 0/1 where the reference writes true/false: such a Doc is refused on
+    SQLite (a Flag writes it); elsewhere the reference's bool is written."""
+    doc: Doc = (("ok", field),)
+    with store.session() as s:
+        if store.engine.dialect.name == "sqlite":
+            with pytest.raises(TypeError, match="use Flag"):
+                event_json(s, EventQuery(limit=1), doc)
+        else:
+            event_json(s, EventQuery(limit=1), doc)

@@ -509,12 +509,13 @@ class _Compiled:
         self.statements: dict[tuple[Any, ...], Prepared] = {}
         # Python writes the rows (storage/template.py) unless the doc has zoned times: SQLite's CASE over
         # the zone's transitions wrote Canvas's 51-row page in ~200 µs, the template in ~250 (its zone
-        # shift is a datetime parsed, moved and formatted per row)
-        self.write: Callable[[tuple[Any, ...]], str] | None = None
-        if not any(isinstance(f, ZonedTime) for f in _leaves(doc)):
-            from .template import writer  # template.py reads this module's field types
+        # shift is a datetime parsed, moved and formatted per row). Compiled for every doc all the same:
+        # it refuses what SQLite's stored values would write wrongly (a boolean as a value).
+        from .template import writer  # template.py reads this module's field types
 
-            self.write = writer(doc)
+        self.write: Callable[[tuple[Any, ...]], str] | None = writer(doc)
+        if any(isinstance(f, ZonedTime) for f in _leaves(doc)):
+            self.write = None
 
     def register(self, session: Session) -> None:
         """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""

@@ -94,14 +94,19 @@ _TIMES: dict[str, str] = {  # form -> expression of `{t}`, the stored text (neve
 }
 
 
+def _python_type(name: str) -> type | None:
+    """The Python type SQLAlchemy reads an event column (or a JOINED_COLUMNS expression) as, if it says."""
+    column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
 def _kind(name: str) -> type | None:
     """What sqlite3 returns for a column: str or int (never anything else but None), or None if unsure
     (a boolean is stored as 0/1 where SQLAlchemy's reading is a bool; a time is text for a datetime)."""
-    column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
-    try:
-        kind = column.type.python_type
-    except NotImplementedError:
-        return None
+    kind = _python_type(name)
     return kind if kind in (str, int) else None
 
 
@@ -147,6 +152,13 @@ class _Compiler:
     def col(self, name: str) -> str:
         return f"row[{self.position[name]}]"
 
+    def value(self, name: str) -> str:
+        """A column written as its value: not a boolean, which SQLite hands back as 0/1 where the
+        reference writes true/false (a Flag writes it; a Choice tests it)."""
+        if _python_type(name) is bool:
+            raise TypeError(f"boolean column {name!r} written as a value: use Flag")
+        return self.col(name)
+
     def raw(self, field: r.Field | str) -> str:
         """An expression of the field's Python value (rendered._python's). One that calls a Derived
         function and recurs in the doc (Okta's request id, thrice a row) is computed once per row: a
@@ -170,19 +182,19 @@ class _Compiler:
         if isinstance(field, r.Derived):
             return f"{self.name(field.function)}({self.col(field.name)})"
         if isinstance(field, r.Or):
-            c = self.col(field.name)
+            c = self.value(field.name)
             test = c if field.blank else f"{c} is not None"
             return f"({c} if {test} else {self.raw(field.default)})"
         if isinstance(field, r.Mapped):
-            c, mapping = self.col(field.name), self.name(dict(field.mapping))
+            c, mapping = self.value(field.name), self.name(dict(field.mapping))
             return f"{mapping}.get({c}, {c})" if field.keep else f"{mapping}.get({c})"
         if isinstance(field, r.Choice):
             return f"({self.raw(field.then)} if {self.test(field)} else {self.raw(field.otherwise)})"
         if isinstance(field, r.AsText):
-            c = self.col(field.name)
+            c = self.value(field.name)
             return f"(None if {c} is None else str({c}))"
         if isinstance(field, r.Col):
-            return self.col(field.name)
+            return self.value(field.name)
         raise TypeError(f"no scalar value for {field!r}")  # structured fields are written as text
 
     def test(self, field: r.Choice) -> str:
@@ -228,10 +240,10 @@ class _Compiler:
             then, otherwise = (self.name(_ENCODE(b)) for b in (field.then, field.otherwise))  # type: ignore[arg-type]
             return [(f"({then} if {self.test(field)} else {otherwise})",)]
         if isinstance(field, r.Col) and _kind(field.name) in (str, int):
-            c = self.col(field.name)
+            c = self.value(field.name)
             return [(f"('null' if {c} is None else {'_enc' if _kind(field.name) is str else 'str'}({c}))",)]
         if isinstance(field, r.Or) and field.blank and isinstance(field.default, str) and _kind(field.name) is str:
-            c = self.col(field.name)
+            c = self.value(field.name)
             return [(f"(_enc({c}) if {c} else {self.name(_ENCODE(field.default))})",)]
         if isinstance(field, r.Derived):  # deterministic (its contract): its text remembered per value
             return [(f"{self.name(_derived_text(field.function))}({self.col(field.name)})",)]
