@@ -242,9 +242,17 @@ class _Compiler:
         if isinstance(field, r.Col) and _kind(field.name) in (str, int):
             c = self.value(field.name)
             return [(f"('null' if {c} is None else {'_enc' if _kind(field.name) is str else 'str'}({c}))",)]
-        if isinstance(field, r.Or) and field.blank and isinstance(field.default, str) and _kind(field.name) is str:
+        if isinstance(field, r.Or) and isinstance(field.default, str) and _kind(field.name) is str:
             c = self.value(field.name)
-            return [(f"(_enc({c}) if {c} else {self.name(_ENCODE(field.default))})",)]
+            test = c if field.blank else f"{c} is not None"
+            return [(f"(_enc({c}) if {test} else {self.name(_ENCODE(field.default))})",)]
+        if isinstance(field, r.Mapped) and _kind(field.name) is str:  # each mapped value's text written once
+            c, texts = self.value(field.name), self.name({k: _ENCODE(v) for k, v in field.mapping})
+            if field.keep:
+                return [(f"({texts}.get({c}) or ('null' if {c} is None else _enc({c})))",)]
+            return [(f"{texts}.get({c}, 'null')",)]
+        if isinstance(field, r.Concat):  # text before text: a string (None would fail as it does in Python)
+            return [(f"_enc({self.raw(field)})",)]
         if isinstance(field, r.Derived):  # deterministic (its contract): its text remembered per value
             return [(f"{self.name(_derived_text(field.function))}({self.col(field.name)})",)]
         if isinstance(field, r.Col | r.Or | r.Mapped | r.AsText | r.Concat):
