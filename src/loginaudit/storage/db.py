@@ -47,10 +47,16 @@ def _sqlite_begin(conn: Connection) -> None:
     timeout ("database is locked" under two workers). Said on the driver connection: every request
     begins a transaction, and SQLAlchemy's statement execution costs ~20 µs more than sqlite3's."""
     begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN"
+    _driver_says(conn.connection.driver_connection, begin)  # type: ignore[arg-type]
+
+
+def _driver_says(driver: sqlite3.Connection, statement: str) -> None:
+    """A statement said on the driver connection, its error raised as SQLAlchemy would raise it
+    ("database is locked" is a 503: errors.py)."""
     try:
-        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
-    except sqlite3.Error as exc:  # as SQLAlchemy would raise it ("database is locked" is a 503: errors.py)
-        raise DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
+        driver.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def make_engine(url: str) -> Engine:
@@ -151,13 +157,6 @@ class _KeptRead:
             self.conn.close()
         except (DBAPIError, sqlite3.Error):  # a connection already broken or closed: nothing of it to keep
             log.debug("kept read connection closed with an error", exc_info=True)
-
-
-def _driver_says(driver: sqlite3.Connection, statement: str) -> None:
-    try:
-        driver.execute(statement)
-    except sqlite3.Error as exc:  # as SQLAlchemy would raise it ("database is locked" is a 503: errors.py)
-        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class Store:

@@ -326,8 +326,7 @@ def _quoted(text: str) -> str:
 
 
 def _column(name: str) -> str:
-    column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
-    return str(column.compile(dialect=SQLITE, compile_kwargs={"literal_binds": True}))
+    return str(_read(name).compile(dialect=SQLITE, compile_kwargs={"literal_binds": True}))
 
 
 def _constant(value: str | int | bool | None) -> str:
@@ -564,9 +563,9 @@ def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
     return event_json_with(session, q, doc, ()).texts
 
 
-def _written(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> list[Any]:
-    """SQLite's rows for `q`: the JSON text of `doc`, then the `extra` columns as stored."""
-    compiled = _compiled(doc)
+def _written(session: Session, q: EventQuery, compiled: _Compiled, extra: tuple[str, ...]) -> list[Any]:
+    """SQLite's rows for `q`: the compiled doc's columns (or its JSON text, where SQLite writes it), then
+    the `extra` columns as stored."""
     if compiled.write is None:
         compiled.register(session)
     form, params, joined, deferred = form_of(q, (*compiled.columns, *extra))
@@ -605,7 +604,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
         return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows], extra,
                        [tuple(getattr(row, c) for c in extra) for row in rows], pick)
     compiled = _compiled(doc)
-    rows = _written(session, q, doc, extra)
+    rows = _written(session, q, compiled, extra)
     processors = _processors(extra)
 
     def convert(stored: tuple[Any, ...]) -> Any:

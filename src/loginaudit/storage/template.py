@@ -21,7 +21,6 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from . import rendered as r
-from .events import FIELDS, JOINED_COLUMNS
 
 _ENCODE: Callable[[str], str] = encode_basestring_ascii
 
@@ -96,11 +95,11 @@ _TIMES: dict[str, str] = {  # form -> expression of `{t}`, the stored text (neve
 
 def _python_type(name: str) -> type | None:
     """The Python type SQLAlchemy reads an event column (or a JOINED_COLUMNS expression) as, if it says."""
-    column = FIELDS[name] if name in FIELDS else JOINED_COLUMNS[name][1]
     try:
-        return column.type.python_type
+        kind: type = r._read(name).type.python_type
     except NotImplementedError:
         return None
+    return kind
 
 
 def _kind(name: str) -> type | None:
