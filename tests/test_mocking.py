@@ -186,6 +186,9 @@ def test_prefer_example_alone_and_the_query_twins(client: Any) -> None:
     r = client.get(QRADAR + "?__code=422")
     assert r.status_code == 422
     assert r.json() == _example("qradar.yaml", "/access/login_attempts", "422", "application/json")
+    for escaped in ("%5F%5Fcode=422", "_%5fcode=422", "%5f_code=422"):  # a key is unquoted before it is read
+        assert client.get(QRADAR + "?" + escaped).status_code == 422, escaped
+    assert client.get(QRADAR + "?x__code=422").status_code != 422
 
 
 def test_prefer_for_an_error_without_example_gives_the_vendors_body(client: Any) -> None:

@@ -39,7 +39,7 @@ from connexion.utils import deep_merge
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 
-from .intake import OnceRequest
+from .intake import PARSED_QUERY, OnceRequest
 
 STOCK_EXTRACT_CONTENT_TYPE = connexion_utils.extract_content_type
 
@@ -73,6 +73,9 @@ class CurrentRequest:
         kept = current.get(_REQUEST)
         if kept is None:
             kept = current[_REQUEST] = StarletteRequest(current, _receive.get())
+            parsed = current.get(PARSED_QUERY)  # validation's parse of the same query string
+            if parsed is not None:
+                kept._query_params = parsed
         return getattr(kept, name)
 
 

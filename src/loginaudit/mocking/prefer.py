@@ -34,9 +34,10 @@ def parse(prefer_header: str | None, query_string: bytes) -> Preference | None:
         key, sep, value = part.strip().partition("=")
         if sep and key.strip().lower() in ("code", "example"):
             found[key.strip().lower()] = value.strip().strip('"')
-    for key, value in parse_qsl(query_string.decode("latin-1")):
-        if key in ("__code", "__example"):
-            found[key[2:]] = value
+    if b"__" in query_string or b"%5f" in query_string.lower():  # else no key can unquote to `__...`
+        for key, value in parse_qsl(query_string.decode("latin-1")):
+            if key in ("__code", "__example"):
+                found[key[2:]] = value
     if not found:
         return None
     return Preference(code=found.get("code"), example=found.get("example"))
