@@ -49,12 +49,28 @@ def _names(client: Any, world: dict[str, Any], **headers: str) -> list[str]:
 
 def test_the_same_request_again_is_answered_from_memory(client: Any, world: dict[str, Any], reads: list[int]) -> None:
     first = client.get(UNLEASH, headers=world["auth"])
+    assert len(reads) == 1 and not responses.REMEMBERED.answers  # asked once: not kept (a walk's pages)
+    second = client.get(UNLEASH, headers=world["auth"])  # asked again within MAX_AGE: kept from now on
     again = client.get(UNLEASH, headers=world["auth"])
-    assert len(reads) == 1
-    assert (again.status_code, again.content, again.headers["content-type"]) == (
-        first.status_code, first.content, first.headers["content-type"])
-    client.get(UNLEASH, headers={**world["auth"], "Accept": "text/csv"})  # another header: another answer
     assert len(reads) == 2
+    assert (again.status_code, again.content, again.headers["content-type"]) == (
+        first.status_code, first.content, first.headers["content-type"]) == (
+        second.status_code, second.content, second.headers["content-type"])
+    for _ in range(2):
+        client.get(UNLEASH, headers={**world["auth"], "Accept": "text/csv"})  # another header: another answer
+    assert len(reads) == 4
+
+
+def test_a_key_asked_once_is_let_go_after_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = responses.Remembered()
+    assert not kept.asked_before(("a",), 100.0)
+    assert kept.asked_before(("a",), 100.5)
+    assert not kept.asked_before(("b",), 100.0 + responses.MAX_AGE + 0.6)  # ("a",) is too old now: let go
+    assert list(kept.asked) == [("b",)]
+    monkeypatch.setattr(responses, "MAX_ASKED", 2)
+    for i in range(5):
+        kept.asked_before(("c", i), 102.0)
+    assert len(kept.asked) == 2  # bounded by count as well as by age
 
 
 @pytest.mark.parametrize("write", ["event", "reset", "clock", "scenario", "seed", "credential"])
@@ -87,13 +103,13 @@ def test_every_kind_of_write_is_seen_by_the_next_read(client: Any, arrange: Arra
 
 def test_an_answer_is_at_most_max_age_old(client: Any, world: dict[str, Any], reads: list[int],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(responses, "MAX_AGE", 0.05)
+    monkeypatch.setattr(responses, "MAX_AGE", 0.2)
+    for _ in range(3):
+        _names(client, world)
+    assert len(reads) == 2  # kept from the second ask
+    time.sleep(0.3)
     _names(client, world)
-    _names(client, world)
-    assert len(reads) == 1
-    time.sleep(0.1)
-    _names(client, world)
-    assert len(reads) == 2
+    assert len(reads) == 3
 
 
 def test_mock_behaviours_still_act_on_remembered_answers(client: Any, world: dict[str, Any],
@@ -119,9 +135,10 @@ def test_errors_are_never_remembered(client: Any, world: dict[str, Any]) -> None
 
 def test_head_is_answered_from_the_same_memory_without_a_body(client: Any, world: dict[str, Any],
                                                                reads: list[int]) -> None:
-    get = client.get(UNLEASH, headers=world["auth"])
+    client.get(UNLEASH, headers=world["auth"])
+    get = client.get(UNLEASH, headers=world["auth"])  # asked twice: kept
     head = client.head(UNLEASH, headers=world["auth"])
-    assert len(reads) == 1 and head.content == b""
+    assert len(reads) == 2 and head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"]
 
 

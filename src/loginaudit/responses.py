@@ -14,6 +14,7 @@ The middleware sits inside the guard, the request limits and the mock behaviours
 limits, Prefer and the journal act on every request) and in front of Connexion; a hit skips
 security, which is sound only under the two rules above: the same credential, unchanged since.
 Concurrent identical misses wait for the first (single flight); the whole is capped in bytes.
+An answer is kept only from its key's second miss within MAX_AGE: a walk's pages are asked once each.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ENV = "LOGINAUDIT_RESPONSE_CACHE"  # "0" turns it off
 MAX_AGE = 1.0  # seconds
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ENTRY = 1024 * 1024
+MAX_ASKED = 100_000  # keys remembered as asked once (a key is ~100-1,000 bytes)
 Message = dict[str, Any]
 
 
@@ -53,6 +55,19 @@ class Remembered:
         self.answers: OrderedDict[tuple[Any, ...], Answer] = OrderedDict()
         self.bytes = 0
         self.pending: dict[tuple[Any, ...], asyncio.Future[None]] = {}
+        self.asked: OrderedDict[tuple[Any, ...], float] = OrderedDict()  # keys missed once, and when
+
+    def asked_before(self, key: tuple[Any, ...], at: float) -> bool:
+        """Whether `key` missed within MAX_AGE before `at` (noting this miss): an answer is kept from its
+        key's second miss on, so a walk's pages, each asked once, are never copied and kept for nothing."""
+        before = self.asked.pop(key, None)
+        self.asked[key] = at
+        while self.asked:
+            oldest_key, oldest = next(iter(self.asked.items()))
+            if at - oldest <= MAX_AGE and len(self.asked) <= MAX_ASKED:
+                break
+            del self.asked[oldest_key]
+        return before is not None and at - before <= MAX_AGE
 
     def get(self, key: tuple[Any, ...], now_generation: str | None) -> Answer | None:
         answer = self.answers.get(key)
@@ -87,6 +102,7 @@ class Remembered:
 
     def clear(self) -> None:
         self.answers.clear()
+        self.asked.clear()
         self.bytes = 0
 
 
@@ -120,6 +136,9 @@ class ResponseCache:
             if waiting is None:
                 break
             await asyncio.shield(waiting)  # another request is making this answer: use it, or try again
+        if not REMEMBERED.asked_before(key, time.monotonic()):
+            await self.app(scope, receive, send)
+            return
         flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         REMEMBERED.pending[key] = flight
         try:
