@@ -123,11 +123,10 @@ class ResponseCache:
         store = current()  # in the key too: two stores that never wrote both have no generation
         key = (store.url, scope["path"], scope.get("query_string", b""), tuple(scope.get("headers", [])))
         local = store.engine.dialect.name == "sqlite"
-        while True:
-            # SQLite answers from a local file in tens of microseconds: asked on the loop; a networked
-            # database from a thread, so the loop never waits on the network
-            now = store.generation() if local else await asyncio.to_thread(store.generation)
-            hit = REMEMBERED.get(key, now)
+        # The generation is read only where an answer can be used or kept: a walk's page, asked once,
+        # reads it nowhere but in its own read (~2.5% of Unleash's miss).
+        while key in REMEMBERED.answers or key in REMEMBERED.pending:
+            hit = REMEMBERED.get(key, await self._generation(local))
             if hit is not None:
                 await send(hit.start)
                 await send({"type": "http.response.body", "body": hit.body})
@@ -139,6 +138,7 @@ class ResponseCache:
         if not REMEMBERED.asked_before(key, time.monotonic()):
             await self.app(scope, receive, send)
             return
+        now = await self._generation(local)  # before the answer is made: it is at least this new
         flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         REMEMBERED.pending[key] = flight
         try:
@@ -146,6 +146,13 @@ class ResponseCache:
         finally:
             REMEMBERED.pending.pop(key, None)
             flight.set_result(None)
+
+    @staticmethod
+    async def _generation(local: bool) -> str | None:
+        """SQLite answers from a local file in tens of microseconds: asked on the loop; a networked
+        database from a thread, so the loop never waits on the network."""
+        store = current()
+        return store.generation() if local else await asyncio.to_thread(store.generation)
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...],
                       now: str | None) -> None:
