@@ -157,3 +157,38 @@ def test_expired_answers_are_let_go_when_new_ones_come() -> None:
     kept.put(("new", 0), answer(start + responses.MAX_AGE + 0.0255))  # 26 of the old ones are now too old
     assert sorted(k[1] for k in kept.answers if k[0] == "old")[:2] == [3, 26] and len(kept.answers) == 26
     assert kept.bytes == sum(a.size for a in kept.answers.values())
+
+
+def test_identical_misses_asked_again_make_one_answer(client: Any) -> None:
+    """Single flight: requests arriving while a kept answer is being made wait for it, not make their own."""
+    import asyncio
+
+    from loginaudit.registry import by_name
+
+    made: list[int] = []
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        made.append(1)
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"made"})
+
+    cache = responses.ResponseCache(slow, lambda path: by_name("unleash"))
+    scope = {"type": "http", "method": "GET", "path": UNLEASH, "query_string": b"single=flight", "headers": []}
+
+    async def ask() -> bytes:
+        bodies: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                bodies.append(message["body"])
+
+        await cache(dict(scope), None, send)
+        return b"".join(bodies)
+
+    async def run() -> list[bytes]:
+        await ask()  # asked once: made, not kept
+        return list(await asyncio.gather(*(ask() for _ in range(5))))  # asked again, five at once
+
+    assert asyncio.run(run()) == [b"made"] * 5
+    assert len(made) == 2

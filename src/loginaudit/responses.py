@@ -138,10 +138,11 @@ class ResponseCache:
         if not REMEMBERED.asked_before(key, time.monotonic()):
             await self.app(scope, receive, send)
             return
-        now = await self._generation(local)  # before the answer is made: it is at least this new
+        # in flight from here, before anything awaits: an identical request arriving meanwhile waits for it
         flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         REMEMBERED.pending[key] = flight
         try:
+            now = await self._generation(local)  # before the answer is made: it is at least this new
             await self._answer(scope, receive, send, key, now)
         finally:
             REMEMBERED.pending.pop(key, None)
