@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .registry import CONTROL, Vendor
-from .storage import current
+from .storage import Store, current
 
 ENV = "LOGINAUDIT_RESPONSE_CACHE"  # "0" turns it off
 MAX_AGE = 1.0  # seconds
@@ -109,6 +109,14 @@ class Remembered:
 REMEMBERED = Remembered()
 
 
+async def _generation(store: Store) -> str | None:
+    """SQLite answers from a local file in tens of microseconds: asked on the loop; a networked
+    database from a thread, so the loop never waits on the network."""
+    if store.engine.dialect.name == "sqlite":
+        return store.generation()
+    return await asyncio.to_thread(store.generation)
+
+
 class ResponseCache:
     def __init__(self, app: Any, vendor_for: Callable[[str], Vendor | None]) -> None:
         self.app = app
@@ -122,11 +130,10 @@ class ResponseCache:
             return
         store = current()  # in the key too: two stores that never wrote both have no generation
         key = (store.url, scope["path"], scope.get("query_string", b""), tuple(scope.get("headers", [])))
-        local = store.engine.dialect.name == "sqlite"
         # The generation is read only where an answer can be used or kept: a walk's page, asked once,
         # reads it nowhere but in its own read (~2.5% of Unleash's miss).
         while key in REMEMBERED.answers or key in REMEMBERED.pending:
-            hit = REMEMBERED.get(key, await self._generation(local))
+            hit = REMEMBERED.get(key, await _generation(store))
             if hit is not None:
                 await send(hit.start)
                 await send({"type": "http.response.body", "body": hit.body})
@@ -142,18 +149,11 @@ class ResponseCache:
         flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         REMEMBERED.pending[key] = flight
         try:
-            now = await self._generation(local)  # before the answer is made: it is at least this new
+            now = await _generation(store)  # before the answer is made: it is at least this new
             await self._answer(scope, receive, send, key, now)
         finally:
             REMEMBERED.pending.pop(key, None)
             flight.set_result(None)
-
-    @staticmethod
-    async def _generation(local: bool) -> str | None:
-        """SQLite answers from a local file in tens of microseconds: asked on the loop; a networked
-        database from a thread, so the loop never waits on the network."""
-        store = current()
-        return store.generation() if local else await asyncio.to_thread(store.generation)
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any, key: tuple[Any, ...],
                       now: str | None) -> None:
