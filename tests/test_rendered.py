@@ -200,6 +200,19 @@ def test_a_page_and_its_cursor_columns_come_from_one_statement(store: Store, hos
     assert {json.loads(text)["device"] for text in written.texts} >= {"Mobile", "Desktop", "Bot"}  # ua-parser's, in SQL
 
 
+@pytest.mark.parametrize("doc", [ssojet.AUDIT_LOG, canvas.event_doc("America/Chicago", 2026)],
+                         ids=["template", "sqlite-written"])
+def test_a_pager_reading_one_row_past_its_page_writes_only_the_page(store: Store, hostile: list[int],
+                                                                      doc: Any) -> None:
+    query = EventQuery(where=In("event_type", ("login", "logout")), limit=11)
+    with store.session() as s:
+        everything = event_json_with(s, query, doc, ssojet.CURSOR)
+        page = event_json_with(s, query, doc, ssojet.CURSOR, shown=10)
+    assert everything.read == page.read == len(everything.texts) == 11
+    assert page.texts == everything.texts[:10]
+    assert [page.extra(i) for i in range(11)] == [everything.extra(i) for i in range(11)]  # the cursor's row too
+
+
 @pytest.mark.parametrize("field", [Col("successful"), Or("successful", "x", blank=False),
                                    Mapped("successful", (("1", "yes"),))])
 def test_a_boolean_column_is_written_by_flag_not_as_a_value(store: Store, hostile: list[int], field: Any) -> None:

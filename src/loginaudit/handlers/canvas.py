@@ -352,11 +352,12 @@ def _respond(session: Session, route: str, scope: Expr, caller: Caller, start_ti
                    Cmp("occurred_at", "<=", end) if end else None)
     after = _decode_bookmark(page)
     doc = event_doc(caller.zone.key, clock.now(session).year)
-    written = event_json_with(session, EventQuery(where=where, limit=size + 1, after=after), doc, PAGE_KEYS)
-    texts = written.texts[:size]
+    written = event_json_with(session, EventQuery(where=where, limit=size + 1, after=after), doc, PAGE_KEYS,
+                              shown=size)
+    texts = written.texts
     body = _document(session, Encoded("[" + ",".join(texts) + "]"), written.stored("credential_id")[:size], caller,
                      STRING_IDS in request.headers.get("accept", ""))
-    next_page = _encode_bookmark(written.extra(size - 1)) if len(written.texts) > size else None
+    next_page = _encode_bookmark(written.extra(size - 1)) if written.read > size else None
     return body, 200, {"Content-Type": JSON_TYPE, "Link": _link_header(route, next_page, size)}
 
 

@@ -429,13 +429,13 @@ def listSignIns(token_info: dict[str, Any], **params: Any) -> tuple[Any, int, di
         wanted = tuple(f.strip() for f in select.split(",") if f.strip()) if select else None
         doc = sign_in_doc(version, str(principal.tenant_uuid), wanted)
         written = event_json_with(s, EventQuery(where=where, order=order, limit=top + 1, after=after), doc,
-                                  ("occurred_at", "id"))
-    texts = written.texts[:top]
+                                  ("occurred_at", "id"), shown=top)
+    texts = written.texts
     members: list[tuple[str, Any]] = [
         ("@odata.context", f"https://graph.microsoft.com/{version}/$metadata#auditLogs/signIns"
          + (f"({select})" if select else "")),
         ("value", Encoded("[" + ",".join(texts) + "]"))]
-    if len(written.texts) > top:
+    if written.read > top:
         last = written.extra(top - 1)
         params_out = {k: v for k, v in query.items() if k != "$skiptoken"}
         params_out["$skiptoken"] = _encode_skiptoken(last.occurred_at, last.id)

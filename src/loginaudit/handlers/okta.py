@@ -350,14 +350,14 @@ def listLogEvents(token_info: dict[str, Any], since: str | None = None, until: s
         desc = sortOrder == "DESCENDING"
         order: Order = (("id", False),) if polling else (("occurred_at", desc), ("id", desc))
         written = event_json_with(s, EventQuery(where=where, order=order, limit=limit + 1, after=cursor), LOG_EVENT,
-                                  ("id", "occurred_at"))
-    texts = written.texts[:limit]
+                                  ("id", "occurred_at"), shown=limit)
+    texts = written.texts
     body = encoded("[" + ",".join(texts) + "]")
     url = request.url
     base = f"{url.scheme}://{url.netloc}{url.path.rstrip('/')}"  # the router saw `/api/v1/logs/`; Okta's has none
     params = dict(request.query_params)
     links = [_link(base, params, "self")]
-    if len(written.texts) > limit or polling:  # a polling query always has a next page: what arrives later
+    if written.read > limit or polling:  # a polling query always has a next page: what arrives later
         last = written.extra(len(texts) - 1) if texts else None
         next_after = (_encode_cursor((last.id,) if polling else (last.occurred_at, last.id)) if last
                       else after or _encode_cursor((0,)))

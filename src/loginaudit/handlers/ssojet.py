@@ -180,9 +180,9 @@ CURSOR = ("occurred_at", "id")  # what the next page's cursor is made of
 def _current(s: Session, person: int, principal: Principal, limit: int, cursor: str | None) -> Encoded:
     after = _decode_cursor(cursor) if cursor else None
     written = event_json_with(s, EventQuery(where=_logins_of(person, principal.tenant_id), limit=limit + 1,
-                                            after=after), AUDIT_LOG, CURSOR)
-    texts = written.texts[:limit]
-    last = written.extra(limit - 1) if len(written.texts) > limit else None
+                                            after=after), AUDIT_LOG, CURSOR, shown=limit)
+    texts = written.texts
+    last = written.extra(limit - 1) if written.read > limit else None
     return document([("audit_logs", Encoded("[" + ",".join(texts) + "]")), ("limit", limit),
                      ("next_cursor", _encode_cursor(last.occurred_at, last.id) if last is not None else "")])
 

@@ -579,8 +579,9 @@ class Written:
 
     texts: list[str]
     names: tuple[str, ...]  # the extra columns
-    extras: list[tuple[Any, ...]]
+    extras: list[tuple[Any, ...]]  # of every row read
     convert: Callable[[tuple[Any, ...]], Any]
+    read: int  # rows the query gave (texts may hold fewer: event_json_with's `shown`)
 
     def extra(self, index: int) -> Any:
         """Row `index`'s extra columns as `event_rows` gives them (a named tuple)."""
@@ -593,16 +594,18 @@ class Written:
         return [extras[position] for extras in self.extras]
 
 
-def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...]) -> Written:
+def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str, ...],
+                    shown: int | None = None) -> Written:
     """`event_json`, with the `extra` event columns of each row (what a page's cursor is made of), from
-    the same statement."""
+    the same statement; with `shown`, only the first `shown` rows' texts (a pager reads one row past its
+    page to learn whether another follows: `Written.read` counts it, nothing writes its document)."""
     conn = session.connection()
     pick = row_type(extra)._make
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
         rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
-        return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows], extra,
-                       [tuple(getattr(row, c) for c in extra) for row in rows], pick)
+        return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows[:shown]], extra,
+                       [tuple(getattr(row, c) for c in extra) for row in rows], pick, len(rows))
     compiled = _compiled(doc)
     rows = _written(session, q, compiled, extra)
     processors = _processors(extra)
@@ -612,6 +615,7 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
                     for process, value in zip(processors, stored, strict=True))
     write = compiled.write
     if write is None:
-        return Written([escaped(row[0]) for row in rows], extra, [row[1:] for row in rows], convert)
+        return Written([escaped(row[0]) for row in rows[:shown]], extra, [row[1:] for row in rows], convert,
+                       len(rows))
     width = len(compiled.columns)
-    return Written([write(row) for row in rows], extra, [row[width:] for row in rows], convert)
+    return Written([write(row) for row in rows[:shown]], extra, [row[width:] for row in rows], convert, len(rows))
