@@ -159,6 +159,31 @@ def test_the_query_is_resolved_once_per_request(client: Any, monkeypatch: pytest
     assert len(resolved) == 1  # stock Connexion 3.3 resolves it for validation and again for the handler
 
 
+def test_the_query_resolves_as_stock_resolves_it_also_where_there_is_none(app: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """intake.OnceRequest (kept per request, `{}` without a query string, unparsed) against a fresh stock
+    ConnexionRequest of the same scope and parser, on every request the golden replay sends."""
+    from connexion.lifecycle import ConnexionRequest
+
+    from golden import replay
+    from loginaudit.intake import OnceRequest
+
+    real = OnceRequest.query_params.fget
+    without: list[str] = []
+
+    def both(self: Any) -> Any:
+        ours = real(self)
+        assert ours == ConnexionRequest(self.scope, uri_parser=self.uri_parser).query_params, self.scope["path"]
+        if not self.scope.get("query_string"):
+            without.append(self.scope["path"])
+        return ours
+
+    monkeypatch.setattr(OnceRequest, "query_params", property(both))
+    with app.test_client() as client:
+        replay(client, app.store)
+    assert any(path.startswith("/api/admin") for path in without)  # Unleash's page has no query
+
+
 def test_a_request_without_a_form_is_not_read_for_files(client: Any, monkeypatch: pytest.MonkeyPatch,
                                                         arrange: Any) -> None:
     from connexion.lifecycle import ConnexionRequest
