@@ -185,3 +185,26 @@ def test_a_write_lock_not_had_is_sqlalchemys_operational_error(tmp_path: Any) ->
     holder.execute("ROLLBACK")
     with waiting.session(write=True):  # the connection that failed to begin is usable again
         pass
+
+
+def test_an_events_person_is_its_credentials_on_every_path_that_writes_events(store: Store,
+                                                                                 ids: list[int]) -> None:
+    """events._joined finds a login's person by the event's own person_id: the seed, a scenario and
+    ingest (the `ids` fixture) all write the credential's person there, and nothing without one."""
+    from sqlalchemy import func, select
+
+    from loginaudit import scenario
+    from loginaudit.seed import seed
+    from loginaudit.storage.models import Credential, LoginEvent
+
+    seed(store, events=500, seed=5, anchor=T0)
+    scenario.load(store, scenario.read(scenario.builtin_names()[0]))
+    with store.session() as s:
+        by_credential = s.scalar(select(func.count()).select_from(LoginEvent).join(
+            Credential, LoginEvent.credential_id == Credential.id).where(
+            LoginEvent.person_id.is_distinct_from(Credential.person_id)))
+        without = s.scalar(select(func.count()).select_from(LoginEvent).where(
+            LoginEvent.credential_id.is_(None), LoginEvent.person_id.is_not(None)))
+        linked = s.scalar(select(func.count()).select_from(LoginEvent).where(LoginEvent.credential_id.is_not(None)))
+    assert (by_credential, without) == (0, 0)
+    assert linked and linked > 500  # the seed's, the scenario's and ingest's events were all looked at
