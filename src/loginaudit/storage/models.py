@@ -172,11 +172,11 @@ class LoginEvent(Base):
         # Logins in a time window (QRadar's login_attempts: every filter and its Content-Range count): the
         # scan covers the window's logins only, where the time index above held its logouts too and
         # tested each row's event_type (a one-hour window's count 97 -> 61 µs in SQLite; QRadar's walk
-        # in-process 475-489 -> 441-448 µs; Entra's sign-ins take it too). +48 MB on 1M events.
+        # in-process 473-489 -> 441-448 µs; Entra's sign-ins take it too). +48 MB on 1M events.
         Index("ix_events_type_time", "event_type", "occurred_at", "id", "credential_id"),
         # An account's successful logins in id order (Ingedata's account_logins filtered by account, its
-        # default sort): the page stops at its 50th row; by the index above SQLite read and sorted all of
-        # the account's ~164 events (439 -> 165 µs a page on 1M events; ~1.2 s to build there).
+        # default sort): the page stops at its 50th row; by ix_events_credential_time_id SQLite read and
+        # sorted all of the account's ~164 events (439 -> 165 µs a page on 1M events; ~1.2 s to build there).
         Index("ix_events_credential_login_id", "credential_id", "event_type", "successful", "id"),
         Index("ix_events_person_time_id", "person_id", "occurred_at", "id"),
         # A person's successful logins newest first (every SSOJet login-log query): the table is read for
