@@ -11,6 +11,7 @@ import pytest
 from loginaudit.storage import Store
 from loginaudit.storage.criteria import And, Between, Cmp, In, IsNull, Not, Or, all_of
 from loginaudit.storage.events import EventQuery, UnknownField, count_events, event_rows
+from loginaudit.storage.models import LoginEvent
 from loginaudit.storage.records import create_credential, create_person, create_tenant, ingest_events
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -208,3 +209,32 @@ def test_an_events_person_is_its_credentials_on_every_path_that_writes_events(st
         linked = s.scalar(select(func.count()).select_from(LoginEvent).where(LoginEvent.credential_id.is_not(None)))
     assert (by_credential, without) == (0, 0)
     assert linked and linked > 500  # the seed's, the scenario's and ingest's events were all looked at
+
+
+def test_each_backend_builds_its_own_indexes_and_drops_those_an_older_version_built(store: Store) -> None:
+    """SQLite's SSOJet index holds the page's columns; PostgreSQL's may not (a user agent of 2,000
+    characters would not fit a B-tree entry), so each backend has its own and a store made by an older
+    version loses what no longer belongs on it, gaining what does."""
+    from sqlalchemy import inspect, text
+
+    from loginaudit.storage.models import RETIRED_INDEXES, built_on
+
+    def names() -> set[str]:
+        return {str(ix["name"]) for ix in inspect(store.engine).get_indexes("login_events")}
+
+    table = LoginEvent.__table__
+    dialect = store.engine.dialect.name
+    built = {str(ix.name) for ix in table.indexes if built_on(ix, dialect)}
+    kept_elsewhere = {str(ix.name) for ix in table.indexes} - built
+    assert ("ix_events_person_login_cover" in built) == (dialect == "sqlite")
+    assert ("ix_events_person_login_time_id" in built) == (dialect == "postgresql")
+    assert built <= names() and not names() & kept_elsewhere
+    with store.engine.begin() as conn:  # what the previous version built
+        conn.execute(text("CREATE INDEX ix_events_credential_login_id ON login_events "
+                          "(credential_id, event_type, successful, id)"))
+        conn.execute(text("DROP INDEX ix_events_credential_login_cover"))
+        for name in kept_elsewhere:
+            conn.execute(text(f"CREATE INDEX {name} ON login_events (person_id, event_type)"))
+    assert "ix_events_credential_login_id" in RETIRED_INDEXES["login_events"]
+    store.create_schema()
+    assert built <= names() and not names() & (kept_elsewhere | {"ix_events_credential_login_id"})

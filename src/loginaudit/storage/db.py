@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from .models import ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant
+from .models import RETIRED_INDEXES, ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant, built_on
 from .settings import bump_generation, read_generation
 
 log = logging.getLogger(__name__)
@@ -172,14 +172,21 @@ class Store:
 
     def create_schema(self) -> None:
         """Tables and every index, also an index a killed bulk load dropped (queries would scan
-        forever) or one a newer version added to an existing store."""
+        forever) or one a newer version added to an existing store; an index it replaced is dropped."""
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
         created = False
+        dialect = self.engine.dialect.name
         for table in Base.metadata.sorted_tables:
             present = {ix["name"] for ix in inspect(self.engine).get_indexes(table.name)}
+            # one of ours this backend does not keep (`only`), or no version keeps now: IF EXISTS, as
+            # several workers starting on one database may each drop it
+            unkept = {str(ix.name) for ix in table.indexes if not built_on(ix, dialect)}
+            for name in sorted((unkept | set(RETIRED_INDEXES.get(table.name, ()))) & {str(n) for n in present}):
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")  # a name from our own lists
             for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-                if index.name in present:
+                if index.name in present or not built_on(index, dialect):
                     continue
                 try:
                     with self.engine.begin() as conn:
