@@ -89,13 +89,23 @@ class OnceRequest(ConnexionRequest):  # type: ignore[misc]
 
     @property
     def query_params(self) -> dict[str, Any]:
-        if not self.scope.get("query_string"):  # no query: what stock resolves `{}` to, without parsing ''
-            return {}
-        kept = self.scope.get(_QUERY)
-        if kept is None or kept[0] is not type(self.uri_parser):
-            kept = self.scope[_QUERY] = (type(self.uri_parser), super().query_params)
-            self.scope.setdefault(PARSED_QUERY, self._starlette_request.query_params)
-        resolved: dict[str, Any] = kept[1]
+        # Read once per request object and kept in stock's own attribute: stock validation reads it once
+        # per declared parameter (seven for Okta), and `self.scope` is no attribute but a __getattr__
+        # that also takes len() of the Starlette request: 19 such calls were ~30 of an Okta request's
+        # 85 µs of parameter validation
+        resolved: dict[str, Any] | None = self._query_params
+        if resolved is not None:
+            return resolved
+        scope = self._starlette_request.scope
+        if not scope.get("query_string"):  # no query: what stock resolves `{}` to, without parsing ''
+            resolved = {}
+        else:
+            kept = scope.get(_QUERY)
+            if kept is None or kept[0] is not type(self.uri_parser):
+                kept = scope[_QUERY] = (type(self.uri_parser), super().query_params)
+                scope.setdefault(PARSED_QUERY, self._starlette_request.query_params)
+            resolved = kept[1]
+        self._query_params = resolved
         return resolved
 
 
