@@ -87,13 +87,15 @@ class OnceRequest(ConnexionRequest):  # type: ignore[misc]
     page) resolves to `{}` without a Starlette request or a parse (~9 of the 90 µs of a request's
     framework floor, in-process)."""
 
+    _query_params: dict[str, Any] | None  # stock's, set to None by its __init__
+
     @property
     def query_params(self) -> dict[str, Any]:
         # Read once per request object and kept in stock's own attribute: stock validation reads it once
         # per declared parameter (seven for Okta), and `self.scope` is no attribute but a __getattr__
         # that also takes len() of the Starlette request: 19 such calls were ~30 of an Okta request's
         # 85 µs of parameter validation
-        resolved: dict[str, Any] | None = self._query_params
+        resolved = self._query_params
         if resolved is not None:
             return resolved
         scope = self._starlette_request.scope
