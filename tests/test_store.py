@@ -238,3 +238,28 @@ def test_each_backend_builds_its_own_indexes_and_drops_those_an_older_version_bu
     assert "ix_events_credential_login_id" in RETIRED_INDEXES["login_events"]
     store.create_schema()
     assert built <= names() and not names() & (kept_elsewhere | {"ix_events_credential_login_id"})
+
+
+def test_an_index_another_process_built_meanwhile_does_not_stop_the_start(store: Store,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two server processes upgrading one store at once: each reads which indexes exist, then builds the
+    missing ones; the slower one finds them built (as if it read the list before the other built them)."""
+    import sqlalchemy
+
+    from loginaudit.storage import db
+
+    class Unaware:  # the index list as read before the other process built every index
+        def __init__(self, engine: Any) -> None:
+            self.inspector = sqlalchemy.inspect(engine)
+
+        def get_indexes(self, table: str) -> list[Any]:
+            return []
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inspector, name)
+
+    monkeypatch.setattr(db, "inspect", Unaware)
+    store.create_schema()  # every index already exists: built again, it would raise
+    monkeypatch.undo()
+    assert {str(ix["name"]) for ix in sqlalchemy.inspect(store.engine).get_indexes("login_events")} >= {
+        "ix_events_credential_login_cover", "ix_events_time_cover"}

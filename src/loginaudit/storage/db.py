@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.schema import CreateIndex
 
 from .models import RETIRED_INDEXES, ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant, built_on
 from .settings import bump_generation, read_generation
@@ -189,8 +190,9 @@ class Store:
                 if index.name in present or not built_on(index, dialect):
                     continue
                 try:
-                    with self.engine.begin() as conn:
-                        index.create(conn)
+                    with self.engine.begin() as conn:  # IF NOT EXISTS: a server process starting beside
+                        # this one on the same store may have built it since `present` was read
+                        conn.execute(CreateIndex(index, if_not_exists=True))
                     created = True
                 except IntegrityError as exc:  # e.g. duplicate event uuids stored before they were unique
                     log.warning("index %s not created: %s", index.name, exc.orig)
