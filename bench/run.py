@@ -215,13 +215,13 @@ def _has_current_indexes(url: str) -> bool:
 
     from loginaudit.seed import events_table
     from loginaudit.storage import Store
-    from loginaudit.storage.models import built_on
+    from loginaudit.storage.models import indexes_on
 
     store = Store(url)
     inspector = inspect(store.engine)
     present = {ix["name"] for ix in inspector.get_indexes("login_events")}
     analysed = inspector.has_table("sqlite_stat1")
-    wanted = {ix.name for ix in events_table.indexes if built_on(ix, store.engine.dialect.name)}
+    wanted = {ix.name for ix in indexes_on(events_table, store.engine.dialect.name)}
     store.dispose()
     return analysed and wanted <= present
 

@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 from conftest import NOW, Arrange, at
 from loginaudit.app import create_app
 from loginaudit.storage import Store, settings
-from loginaudit.storage.models import LoginEvent, built_on
+from loginaudit.storage.models import LoginEvent, indexes_on
 from loginaudit.storage.records import ingest_events
 from test_cli import _serving
 
@@ -123,7 +123,7 @@ def test_a_batch_retried_after_the_server_was_killed_is_stored_once(tmp_path: An
 
 
 def test_startup_rebuilds_indexes_a_killed_seed_dropped(store: Any) -> None:
-    built = [ix for ix in LoginEvent.__table__.indexes if built_on(ix, store.engine.dialect.name)]
+    built = indexes_on(LoginEvent.__table__, store.engine.dialect.name)
     with store.engine.begin() as conn:  # what a seed killed inside its bulk load leaves behind
         for index in built:
             index.drop(conn)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from .registry import VENDORS
 from .storage import Store
 from .storage.db import analyze
-from .storage.models import ApiToken, LoginEvent, built_on
+from .storage.models import ApiToken, LoginEvent, indexes_on
 from .storage.records import counts, create_credential, create_person, create_tenant, issue_token
 from .storage.settings import bump_generation
 
@@ -220,9 +220,7 @@ def _bulk_load(store: Store, big: bool) -> Iterator[None]:
     gather planner statistics: random-time inserts into four B-trees cost more than the rows
     themselves (147 s -> ~28 s for 1M on SQLite). Only the CLI seeds this much; queries during the
     load would scan."""
-    dialect = store.engine.dialect.name
-    indexes = sorted((ix for ix in events_table.indexes if built_on(ix, dialect)), key=lambda ix: str(ix.name)) \
-        if big else []
+    indexes = indexes_on(events_table, store.engine.dialect.name) if big else []
     with store.engine.begin() as conn:
         for index in indexes:
             index.drop(conn)

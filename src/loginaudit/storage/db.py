@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.schema import CreateIndex
 
-from .models import RETIRED_INDEXES, ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant, built_on
+from .models import RETIRED_INDEXES, ApiToken, Base, Credential, LoginEvent, Person, Setting, Tenant, indexes_on
 from .settings import bump_generation, read_generation
 
 log = logging.getLogger(__name__)
@@ -179,15 +179,16 @@ class Store:
         created = False
         dialect = self.engine.dialect.name
         for table in Base.metadata.sorted_tables:
-            present = {ix["name"] for ix in inspect(self.engine).get_indexes(table.name)}
+            present = {str(ix["name"]) for ix in inspect(self.engine).get_indexes(table.name)}
+            built = indexes_on(table, dialect)
             # one of ours this backend does not keep (`only`), or no version keeps now: IF EXISTS, as
             # several workers starting on one database may each drop it
-            unkept = {str(ix.name) for ix in table.indexes if not built_on(ix, dialect)}
-            for name in sorted((unkept | set(RETIRED_INDEXES.get(table.name, ()))) & {str(n) for n in present}):
+            unkept = {str(ix.name) for ix in table.indexes} - {str(ix.name) for ix in built}
+            for name in sorted((unkept | set(RETIRED_INDEXES.get(table.name, ()))) & present):
                 with self.engine.begin() as conn:
                     conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")  # a name from our own lists
-            for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-                if index.name in present or not built_on(index, dialect):
+            for index in built:
+                if index.name in present:
                     continue
                 try:
                     with self.engine.begin() as conn:  # IF NOT EXISTS: a server process starting beside

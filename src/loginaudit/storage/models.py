@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -30,15 +31,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def only(dialect: str, index: Index) -> Index:
-    """An index built on one backend only (`built_on` says which): create_all skips it elsewhere, and
-    so does every path that creates indexes one by one."""
+    """An index built on one backend only: create_all skips it elsewhere, and `indexes_on` leaves it
+    out for every path that builds or drops indexes one by one."""
     index.info["dialect"] = dialect
     return index.ddl_if(dialect=dialect)
 
 
-def built_on(index: Index, dialect: str) -> bool:
-    """Whether `index` belongs on a store of `dialect` (every index but those `only` limits)."""
-    return bool(index.info.get("dialect", dialect) == dialect)
+def indexes_on(table: Table, dialect: str) -> list[Index]:
+    """The indexes of `table` a store of `dialect` holds (all but those `only` gives another backend),
+    by name."""
+    return sorted((ix for ix in table.indexes if ix.info.get("dialect", dialect) == dialect),
+                  key=lambda ix: str(ix.name))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
