@@ -78,7 +78,7 @@ def _project(module: Any, url: str) -> None:
 
     from loginaudit.storage import rendered
     from loginaudit.storage.driver import fetch, prepare
-    from loginaudit.storage.events import FIELDS, form_of, row_type, select_page
+    from loginaudit.storage.events import FIELDS, form_of, select_page
 
     shipped = module.event_json_with
     writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
@@ -90,8 +90,9 @@ def _project(module: Any, url: str) -> None:
         key = keys.setdefault(id(doc), len(keys))
         if "id" not in extra:
             return shipped(session, q, doc, extra, shown)
-        if (key, repr(q)) not in seen:  # the pass before measuring: the projection written
-            seen.add((key, repr(q)))
+        asked = (key, repr(q))
+        if asked not in seen:  # the pass before measuring: the projection written
+            seen.add(asked)
             written = shipped(session, q, doc, extra, shown)
             ids = written.stored("id")
             shown_ids = ids[: len(written.texts)]  # the row read past the page has no text
@@ -109,13 +110,8 @@ def _project(module: Any, url: str) -> None:
             prepared = statements[(key, form, extra, joined, deferred)] = prepare(
                 select_page(form, picked, joined, deferred))
         rows = fetch(session, prepared, params)
-        pick, processors = row_type(extra)._make, rendered._processors(extra)
-
-        def convert(stored: tuple[Any, ...]) -> Any:
-            return pick(value if process is None or value is None else process(value)
-                        for process, value in zip(processors, stored, strict=True))
-        return rendered.Written([row[0] for row in rows[:shown]], extra, [row[1:] for row in rows], convert,
-                                len(rows))
+        return rendered.Written([row[0] for row in rows[:shown]], extra, [row[1:] for row in rows],
+                                rendered.converter(extra), len(rows))
 
     module.event_json_with = projected
 

@@ -561,6 +561,17 @@ def _processors(extra: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ..
     return tuple(FIELDS[c].type.dialect_impl(SQLITE).result_processor(SQLITE, None) for c in extra)
 
 
+@lru_cache(maxsize=64)
+def converter(extra: tuple[str, ...]) -> Callable[[tuple[Any, ...]], Any]:
+    """Stored values of the `extra` columns -> the named tuple `event_rows` gives (`_processors`)."""
+    pick, processors = row_type(extra)._make, _processors(extra)
+
+    def convert(stored: tuple[Any, ...]) -> Any:
+        return pick(value if process is None or value is None else process(value)
+                    for process, value in zip(processors, stored, strict=True))
+    return convert
+
+
 def event_json(session: Session, q: EventQuery, doc: Doc) -> list[str]:
     """Each event `q` selects as the JSON text of `doc` (compact, escaped as the stdlib escapes:
     `fastjson.escaped`), in `q`'s order."""
@@ -604,19 +615,14 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     the same statement; with `shown`, only the first `shown` rows' texts (a pager reads one row past its
     page to learn whether another follows: `Written.read` counts it, nothing writes its document)."""
     conn = session.connection()
-    pick = row_type(extra)._make
     if conn.dialect.name != "sqlite":
         render = renderer(doc)
         rows = event_rows(session, q, tuple(dict.fromkeys((*columns(doc), *extra))))
         return Written([escaped(orjson.dumps(render(row)).decode()) for row in rows[:shown]], extra,
-                       [tuple(getattr(row, c) for c in extra) for row in rows], pick, len(rows))
+                       [tuple(getattr(row, c) for c in extra) for row in rows], row_type(extra)._make, len(rows))
     compiled = _compiled(doc)
     rows = _written(session, q, compiled, extra)
-    processors = _processors(extra)
-
-    def convert(stored: tuple[Any, ...]) -> Any:
-        return pick(value if process is None or value is None else process(value)
-                    for process, value in zip(processors, stored, strict=True))
+    convert = converter(extra)
     write = compiled.write
     if write is None:
         return Written([escaped(row[0]) for row in rows[:shown]], extra, [row[1:] for row in rows], convert,
