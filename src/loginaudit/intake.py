@@ -6,12 +6,14 @@ tests fail if an upgrade changes what they replace.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import connexion.frameworks.starlette as connexion_starlette
 from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import BadRequestProblem, ProblemException
+from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -125,11 +127,94 @@ def _schema_validator(param: dict[str, Any]) -> Draft4Validator:
     return kept[1]
 
 
+_ANNOTATIONS = frozenset({"example", "default", "title", "description"})  # keywords that never reject
+Accepts = Callable[[Any], bool]
+
+
+def _accepts(schema: dict[str, Any]) -> Accepts | None:
+    """A predicate true only of values Draft4Validator(schema) accepts, for the schema shapes our specs
+    give parameters (a string with maxLength, minLength, pattern or enum; an integer with minimum and
+    maximum; a boolean); None for any other schema, whose values jsonschema checks. False means "ask
+    jsonschema", which writes the rejection's message. Each keyword is checked as jsonschema 4's
+    `_keywords` checks it (`re.search`, `len`, `<`); a Draft 4 integer is an int, never a bool or 1.0."""
+    keys, kind = schema.keys() - _ANNOTATIONS, schema.get("type")
+    if kind == "string" and keys <= {"type", "maxLength", "minLength", "pattern", "enum"}:
+        longest, shortest = schema.get("maxLength"), schema.get("minLength", 0)
+        search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+        members = frozenset(schema["enum"]) if "enum" in schema else None
+        if members is not None and not all(member.__class__ is str for member in members):
+            return None
+
+        def string(v: Any) -> bool:
+            return (v.__class__ is str and len(v) >= shortest and (longest is None or len(v) <= longest)
+                    and (search is None or search(v) is not None) and (members is None or v in members))
+        return string
+    if kind == "integer" and keys <= {"type", "minimum", "maximum"}:
+        low, high = schema.get("minimum"), schema.get("maximum")
+
+        def integer(v: Any) -> bool:
+            return v.__class__ is int and (low is None or v >= low) and (high is None or v <= high)
+        return integer
+    if kind == "boolean" and keys == {"type"}:
+        def boolean(v: Any) -> bool:
+            return v.__class__ is bool
+        return boolean
+    return None
+
+
+class _Checked(NamedTuple):
+    param: dict[str, Any]
+    key: str  # where the value is read (a path parameter's name with '-' as '_', as stock reads it)
+    optional: bool  # absent is fine (stock: no value and not required)
+    accepts: Accepts | None
+
+
 class OnceParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Stock `validate_parameter` deep-copies the parameter and builds a Draft4Validator (a schema
     registry and resolver) for every parameter of every request: 5-10% of a vendor read. Here each
     parameter's validator is built once; the answers and messages are the stock ones (the validator
-    never changes its schema, so the copy protected nothing)."""
+    never changes its schema, so the copy protected nothing).
+
+    `validate_request` is stock's steps in stock's order (strict query list, query, path, header, cookie
+    parameters), each location read once (stock reads `request.headers` through ConnexionRequest's
+    __getattr__ per parameter) and each present value first put to its schema's `_accepts` predicate:
+    jsonschema's walk of a schema is ~5-8 µs a value, the predicate ~0.5. A value the predicate does
+    not accept goes to `validate_parameter`, so every rejection and its message are jsonschema's."""
+
+    @cached_property
+    def _checked(self) -> dict[str, tuple[_Checked, ...]]:
+        def checked(param: dict[str, Any]) -> _Checked:
+            key = param["name"].replace("-", "_") if param["in"] == "path" else param["name"]
+            optional = not param.get("required")
+            return _Checked(param, key, optional, _accepts(param.get("schema", param)))
+        return {where: tuple(checked(p) for p in self.parameters.get(where, ()))
+                for where in ("query", "path", "header")}
+
+    def validate_request(self, request: Any) -> None:
+        if self.strict_validation:
+            query_errors = self.validate_query_parameter_list(request, security_params=self.security_query_params)
+            if query_errors:
+                raise ExtraParameterProblem(param_type="query", extra_params=query_errors)
+        checked = self._checked
+        for where, source in (("query", "query_params"), ("path", "path_params"), ("header", "headers")):
+            params = checked[where]
+            if not params:
+                continue
+            values = getattr(request, source)
+            for param, key, optional, accepts in params:
+                value = values.get(key)
+                if value is None:
+                    if optional:
+                        continue
+                elif accepts is not None and accepts(value):
+                    continue
+                error = self.validate_parameter(where, value, param)
+                if error:
+                    raise BadRequestProblem(detail=error)
+        for param in self.parameters.get("cookie", []):
+            error = self.validate_cookie_parameter(param, request)
+            if error:
+                raise BadRequestProblem(detail=error)
 
     @staticmethod
     def validate_parameter(parameter_type: str, value: Any, param: dict[str, Any],
