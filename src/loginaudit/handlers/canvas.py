@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
-from ..fastjson import Encoded, document
+from ..fastjson import Encoded, document, dumps
 from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
@@ -265,22 +265,34 @@ PAGE_KEYS = ("occurred_at", "id", "credential_id")  # beside each event: its boo
 
 
 class _Linked(NamedTuple):
-    """What a page links for one login: its account and user ids, its login and user documents."""
+    """What a page links for one login: its account and user ids, its login and user documents as the
+    body writes them (JSON text, ids stringified for `canvas-string-ids`)."""
 
     tenant_id: int
     person_id: int
-    login: dict[str, Any]
-    user: dict[str, Any]
+    login: str
+    user: str
 
 
-def _linked(session: Session, ids: Iterable[int | None], caller: Caller) -> dict[int, _Linked]:
-    """Each login's linked documents, rendered once per store generation and caller's view (rights and
-    zone): a walk through hourly windows links the same users page after page (rendering them was a
-    third of a Canvas page). The user document is the one its login shows (its SIS ids, its login_id)."""
+def _text(value: Any) -> str:
+    """`value` as `fastjson.document` writes a member: orjson where it is the stdlib's bytes, else the
+    stdlib; compact JSON joins piece by piece, so a list of these texts is the list's text."""
+    text = dumps(value)
+    return json.dumps(value, separators=(",", ":")) if text is None else text
+
+
+def _linked(session: Session, ids: Iterable[int | None], caller: Caller, string_ids: bool) -> dict[int, _Linked]:
+    """Each login's linked documents, rendered once per store generation and caller's view (rights, zone,
+    string ids): a walk through hourly windows links the same users page after page (rendering them was a
+    third of a Canvas page, and encoding the page's ~100 linked dicts ~6% of it). The user document is
+    the one its login shows (its SIS ids, its login_id)."""
+    shown = _stringify_ids if string_ids else (lambda value: value)
+
     def load(wanted: list[int]) -> dict[int, _Linked]:
-        return {i: _Linked(c.tenant_id, c.person_id, _login_json(c, caller), _user_json(c, caller, c.login))
+        return {i: _Linked(c.tenant_id, c.person_id, _text(shown(_login_json(c, caller))),
+                           _text(shown(_user_json(c, caller, c.login))))
                 for i, c in login_rows(session, wanted).items()}
-    view = ("canvas.linked", caller.site_admin, frozenset(caller.grants), caller.zone.key)
+    view = ("canvas.linked", caller.site_admin, frozenset(caller.grants), caller.zone.key, string_ids)
     return remembered_each(session, view, ids, load)
 
 
@@ -290,23 +302,21 @@ def _document(session: Session, events: Encoded, logins_used: Iterable[int | Non
     users they link, each once, in first-use order."""
     root = f"{request.url.scheme}://{request.url.netloc}/api/v1"
     used = list(logins_used)
-    known = _linked(session, used, caller)
+    known = _linked(session, used, caller, string_ids)
     logins: dict[int, _Linked] = {}
     for credential_id in used:
         if credential_id in known:
             logins.setdefault(credential_id, known[credential_id])
-    accounts = {t: _account(session, t) for t in {link.tenant_id: None for link in logins.values()}}
-    users: dict[int, dict[str, Any]] = {}
+    accounts = [a for a in (_account(session, t) for t in {link.tenant_id: None for link in logins.values()})
+                if a is not None]
+    users: dict[int, str] = {}
     for link in logins.values():
         users.setdefault(link.person_id, link.user)
     links = {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
              "events.user": None, "events.page_view": None}
-    linked = {"logins": [link.login for link in logins.values()],
-              "accounts": [a for a in accounts.values() if a is not None],
-              "users": list(users.values()),
-              "page_views": []}
-    if string_ids:  # an event's own keys (id: a uuid; links: login/account/user) are not ids to stringify
-        linked = _stringify_ids(linked)
+    linked = Encoded('{"logins":[' + ",".join(link.login for link in logins.values()) + '],"accounts":'
+                     + _text(_stringify_ids(accounts) if string_ids else accounts)
+                     + ',"users":[' + ",".join(users.values()) + '],"page_views":[]}')
     return document([("links", links), ("events", events), ("linked", linked)])
 
 
