@@ -55,6 +55,11 @@ async def _walk(app: Any, requests: list[Request]) -> tuple[float, int]:
     return (time.process_time() - started) / len(requests) * 1e6, bad
 
 
+async def _warm(app: Any, requests: list[Request]) -> None:
+    """One pass before measuring (its own frame, so bench/layers.py leaves its samples out)."""
+    await _walk(app, requests)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("vendors", nargs="*")
@@ -75,7 +80,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     for ep in plan:
         requests = ep.requests[: args.requests]
-        loop.run_until_complete(_walk(app, requests))  # warm: imports, statements, per-agent caches (a cold
+        loop.run_until_complete(_warm(app, requests))  # warm: imports, statements, per-agent caches (a cold
         # user agent's parse is ~0.8 ms: 199 of them were 20% of a cold Okta round)
         figures = []
         for round_ in range(args.rounds):
