@@ -189,17 +189,21 @@ def test_scenarios_set_vendor_modes_and_choose_ids(client: Any) -> None:
 
 
 def test_a_renamed_person_shows_at_once_where_pages_link_them(client: Any, arrange: Arrange) -> None:
-    """Canvas's linked users and Okta's actors are rendered once per store generation and remembered
-    (storage.memo.remembered_each): an edit moves the generation, so the next page shows it."""
+    """Canvas's linked users, and Okta's actors' and Entra's users' names (records.people_named), are
+    read once per store generation and remembered (storage.memo.remembered_each): an edit moves the
+    generation, so the next page shows it."""
     w = _canvas_world(arrange)
     arrange.events({"credential_id": w["jane_login"]["id"], "occurred_at": at(1)})
     okta = {"Authorization": "SSWS " + arrange.token("okta", "api_token", credential_id=w["jane_login"]["id"])}
+    entra = {"Authorization": "Bearer " + arrange.token("entra", "app_auditlog", credential_id=w["jane_login"]["id"])}
 
-    def names() -> tuple[list[str], list[str]]:
+    def names() -> tuple[list[str], list[str], list[str]]:
         canvas = _canvas(client, f"/logins/{w['jane_login']['id']}", w["site"]).json()
         actors = client.get("/api/v1/logs?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z", headers=okta)
-        return ([u["name"] for u in canvas["linked"]["users"]], [e["actor"]["displayName"] for e in actors.json()])
+        users = client.get("/v1.0/auditLogs/signIns", headers=entra)
+        return ([u["name"] for u in canvas["linked"]["users"]], [e["actor"]["displayName"] for e in actors.json()],
+                [s["userDisplayName"] for s in users.json()["value"]])
 
-    assert names() == names() == (["Jane Doe"], ["Jane Doe"])  # the second read is served from memory
+    assert names() == names() == (["Jane Doe"], ["Jane Doe"], ["Jane Doe"])  # the second read from memory
     client.patch(f"{C}/people/{w['jane']['id']}", json={"last_name": "Roe"}).raise_for_status()
-    assert names() == (["Jane Roe"], ["Jane Roe"])
+    assert names() == (["Jane Roe"], ["Jane Roe"], ["Jane Roe"])

@@ -258,6 +258,11 @@ JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {
     "login_person_uuid": ("login_person_uuid", _PEOPLE["uuid"]),
 }
 
+# The JOINED_COLUMNS that are facts of the event's person (its `person_id`), in the order
+# records.people_named gives them: a page written by a template reads `person_id` in their place and
+# looks the person up once per generation, not once per row through the join.
+PERSON_FACTS = ("login_name", "login_person_uuid")
+
 
 def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after `after` in `order`, written as a <= b AND (a < b OR rest) so the

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..bounded import unstorable_at
 from . import clock
 from .events import as_tuples
+from .memo import remembered_each
 from .models import ApiToken, Base, Credential, LoginEvent, Person, Tenant
 
 MAX_ID = 2**63 - 1  # ids and offsets are signed 64-bit on every backend
@@ -345,6 +346,22 @@ _HOLDER = select(_PERSON.id).where(
     select(_CRED.id).where(_CRED.person_id == _PERSON.id, _CRED.tenant_id == bindparam("tenant"),
                            _CRED.active.is_(True)).exists()).limit(1)
 _LOGINS_ANY: Select[Any] = _LOGINS  # rows typed loosely: they become named tuples of their labels
+
+
+_NAMED = select(_PERSON.id, _PERSON.first_name, _PERSON.last_name, _PERSON.uuid).where(
+    _PERSON.id.in_(bindparam("ids", expanding=True)))
+
+
+def people_named(session: Session, ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
+    """Each person's "first last" name and uuid, by id, as of the session's generation (memo.py): what
+    events.PERSON_FACTS a page shows, read once per person rather than joined into every page's rows
+    (the join's primary-key lookup per row was ~48 of an Okta page's ~190 µs of SQL)."""
+    def load(wanted: list[int]) -> dict[int, tuple[str, str]]:
+        if not wanted:
+            return {}
+        rows = session.connection().execute(_NAMED, {"ids": wanted}).all()
+        return {row[0]: (f"{row[1]} {row[2]}", row[3]) for row in rows}
+    return remembered_each(session, "people.named", ids, load)
 
 
 def holder_by_uuid(session: Session, person_uuid: str, tenant_id: int | None) -> int | None:

@@ -45,7 +45,8 @@ from ..timefmt import (
     ruby_utc,
 )
 from .driver import SQLITE, Prepared, fetch, prepare
-from .events import FIELDS, JOINED_COLUMNS, EventQuery, event_rows, form_of, row_type, select_page
+from .events import FIELDS, JOINED_COLUMNS, PERSON_FACTS, EventQuery, event_rows, form_of, row_type, select_page
+from .records import people_named
 
 
 @dataclass(frozen=True)
@@ -516,9 +517,13 @@ class _Compiled:
         # 16 (its CASE over the zone's transitions wrote Canvas's 51-row page in ~160 µs, the template
         # in ~177, a datetime parsed, moved and formatted per row); the template now shifts a minute's
         # times once (template._zoned): ~132 µs.
-        from .template import writer  # template.py reads this module's field types
+        from .template import Writer, writer  # template.py reads this module's field types
 
-        self.write: Callable[[tuple[Any, ...]], str] | None = writer(doc)
+        self.write: Writer | None = writer(doc)
+        # The template's row reads the person's id where it shows a fact of the person (events.PERSON_FACTS),
+        # and the page looks the people up (records.people_named): no join for them.
+        self.person_at = next((i for i, c in enumerate(self.columns) if c in PERSON_FACTS), None)
+        self.read_columns = tuple("person_id" if c in PERSON_FACTS else c for c in self.columns)
 
     def register(self, session: Session) -> None:
         """The doc's functions, known to the session's SQLite connection (once per pooled connection)."""
@@ -539,7 +544,7 @@ class _Compiled:
         if found is None:
             if len(self.statements) >= self.KEPT:
                 self.statements.clear()
-            read = [literal_column(self.sql)] if self.write is None else [_read(c) for c in self.columns]
+            read = [literal_column(self.sql)] if self.write is None else [_read(c) for c in self.read_columns]
             picked = [c.label(f"c{i}") for i, c in enumerate((*read, *(FIELDS[c] for c in extra)))]
             found = self.statements[key] = prepare(select_page(form, picked, joined, deferred))
         return found
@@ -583,7 +588,8 @@ def _written(session: Session, q: EventQuery, compiled: _Compiled, extra: tuple[
     the `extra` columns as stored."""
     if compiled.write is None:
         compiled.register(session)
-    form, params, joined, deferred = form_of(q, (*compiled.columns, *extra))
+    read = compiled.columns if compiled.write is None else compiled.read_columns
+    form, params, joined, deferred = form_of(q, (*read, *extra))
     return fetch(session, compiled.prepared(form, extra, joined, deferred), params)
 
 
@@ -627,5 +633,6 @@ def event_json_with(session: Session, q: EventQuery, doc: Doc, extra: tuple[str,
     if write is None:
         return Written([escaped(row[0]) for row in rows[:shown]], extra, [row[1:] for row in rows], convert,
                        len(rows))
-    width = len(compiled.columns)
-    return Written([write(row) for row in rows[:shown]], extra, [row[width:] for row in rows], convert, len(rows))
+    width, at, page = len(compiled.columns), compiled.person_at, rows[:shown]
+    people = None if at is None else people_named(session, [row[at] for row in page])
+    return Written([write(row, people) for row in page], extra, [row[width:] for row in rows], convert, len(rows))

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from . import rendered as r
+from .events import PERSON_FACTS
 
 _ENCODE: Callable[[str], str] = encode_basestring_ascii
 
@@ -161,9 +162,10 @@ class _Compiler:
         self.position = {name: i for i, name in enumerate(columns)}
         self.repeats = repeats or {}  # how often each value is used (a first compilation's `seen`)
         self.seen: dict[r.Field, int] = {}
+        self.person: int | None = None  # where the row holds the person's id, if the doc shows their facts
         self.locals: dict[r.Field, str] = {}
         self.names: dict[str, Any] = {"_json": _json, "_enc": _ENCODE, "_go_ms": _go_ms, "_epoch_ms": _epoch_ms,
-                                      "_UNSET": _UNSET}
+                                      "_UNSET": _UNSET, "_NOBODY": (None, None)}
 
     def name(self, value: Any) -> str:
         key = f"_v{len(self.names)}"
@@ -171,6 +173,9 @@ class _Compiler:
         return key
 
     def col(self, name: str) -> str:
+        if name in PERSON_FACTS:  # the row holds the person's id there (rendered._Compiled.read_columns)
+            self.person = self.position[name]
+            return f"_person[{PERSON_FACTS.index(name)}]"
         return f"row[{self.position[name]}]"
 
     def value(self, name: str) -> str:
@@ -304,15 +309,22 @@ class _Compiler:
         return out[0] if len(out) == 1 else "''.join((" + ", ".join(out) + "))"
 
 
+Writer = Callable[[tuple[Any, ...], Mapping[int, tuple[str, str]] | None], str]
+
+
 @lru_cache(maxsize=256)
-def writer(doc: r.Doc) -> Callable[[tuple[Any, ...]], str]:
-    """A function of a row of `rendered.columns(doc)` (stored values, in that order) -> the row's JSON text."""
+def writer(doc: r.Doc) -> Writer:
+    """A function of a row of `rendered.columns(doc)` (stored values, in that order; the person's id in
+    place of each events.PERSON_FACTS column) and the page's people (records.people_named; None for a
+    doc without those facts) -> the row's JSON text."""
     counting = _Compiler(r.columns(doc))
     counting.doc(doc)
     compiler = _Compiler(r.columns(doc), counting.seen)
     body = compiler.joined(compiler.doc(doc))
     start = "".join(f"    {name} = _UNSET\n" for name in compiler.locals.values())
-    source = f"def write(row):\n{start}    return {body}\n"
+    if compiler.person is not None:  # the person looked up once a row (every fact's column holds the id)
+        start += f"    _person = people.get(row[{compiler.person}], _NOBODY)\n"
+    source = f"def write(row, people):\n{start}    return {body}\n"
     # the source is written from our own Doc, never from a request
     exec(compile(source, f"<template of {len(doc)} keys>", "exec"), compiler.names)
     return compiler.names["write"]  # type: ignore[no-any-return]
