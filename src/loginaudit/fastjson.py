@@ -87,11 +87,13 @@ def encoded(text: str) -> Encoded:
 def document(members: list[tuple[str, Any]]) -> Encoded:
     """A JSON object of `members` in order; an Encoded value (e.g. a page of rows the store wrote)
     goes in as it is, any other is encoded as `dumps` or the stdlib would."""
-    parts = []
+    parts = ["{"]
     for key, value in members:
         text = value if isinstance(value, Encoded) else dumps(value)
-        parts.append(json.dumps(key) + ":" + (json.dumps(value, separators=(",", ":")) if text is None else text))
-    return encoded("{" + ",".join(parts) + "}")
+        parts += ("," if len(parts) > 1 else "", json.dumps(key), ":",
+                  json.dumps(value, separators=(",", ":")) if text is None else text)
+    parts.append("}")
+    return encoded("".join(parts))  # one join: a page's member is 10-120 KB, and each `+` copied it
 
 
 class FastJsonifier(Jsonifier):  # type: ignore[misc]
