@@ -84,14 +84,20 @@ def encoded(text: str) -> Encoded:
     return Encoded(text if text.isascii() and "\x7f" not in text else _escaped(text))
 
 
+def written(value: Any) -> str:
+    """`value` as compact JSON, as the stdlib writes it: `dumps` where orjson promises that, else the
+    stdlib. Compact JSON joins piece by piece, so a list's text is its members' texts joined by commas."""
+    text = dumps(value)
+    return json.dumps(value, separators=(",", ":")) if text is None else text
+
+
 def document(members: list[tuple[str, Any]]) -> Encoded:
     """A JSON object of `members` in order; an Encoded value (e.g. a page of rows the store wrote)
-    goes in as it is, any other is encoded as `dumps` or the stdlib would."""
+    goes in as it is, any other as `written`."""
     parts = ["{"]
     for key, value in members:
-        text = value if isinstance(value, Encoded) else dumps(value)
         parts += ("," if len(parts) > 1 else "", json.dumps(key), ":",
-                  json.dumps(value, separators=(",", ":")) if text is None else text)
+                  value if isinstance(value, Encoded) else written(value))
     parts.append("}")
     return encoded("".join(parts))  # one join: a page's member is 10-120 KB, and each `+` copied it
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..bounded import loads_json
 from ..errors import VendorError, first_line, respond
-from ..fastjson import Encoded, document, dumps
+from ..fastjson import Encoded, document, written
 from ..framework import request
 from ..quickstart import quote_sh
 from ..storage import clock, current
@@ -274,13 +274,6 @@ class _Linked(NamedTuple):
     user: str
 
 
-def _text(value: Any) -> str:
-    """`value` as `fastjson.document` writes a member: orjson where it is the stdlib's bytes, else the
-    stdlib; compact JSON joins piece by piece, so a list of these texts is the list's text."""
-    text = dumps(value)
-    return json.dumps(value, separators=(",", ":")) if text is None else text
-
-
 def _linked(session: Session, ids: Iterable[int | None], caller: Caller, string_ids: bool) -> dict[int, _Linked]:
     """Each login's linked documents, rendered once per store generation and caller's view (rights, zone,
     string ids): a walk through hourly windows links the same users page after page (rendering them was a
@@ -289,8 +282,8 @@ def _linked(session: Session, ids: Iterable[int | None], caller: Caller, string_
     shown = _stringify_ids if string_ids else (lambda value: value)
 
     def load(wanted: list[int]) -> dict[int, _Linked]:
-        return {i: _Linked(c.tenant_id, c.person_id, _text(shown(_login_json(c, caller))),
-                           _text(shown(_user_json(c, caller, c.login))))
+        return {i: _Linked(c.tenant_id, c.person_id, written(shown(_login_json(c, caller))),
+                           written(shown(_user_json(c, caller, c.login))))
                 for i, c in login_rows(session, wanted).items()}
     view = ("canvas.linked", caller.site_admin, frozenset(caller.grants), caller.zone.key, string_ids)
     return remembered_each(session, view, ids, load)
@@ -315,7 +308,7 @@ def _document(session: Session, events: Encoded, logins_used: Iterable[int | Non
     links = {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
              "events.user": None, "events.page_view": None}
     linked = Encoded('{"logins":[' + ",".join(link.login for link in logins.values()) + '],"accounts":'
-                     + _text(_stringify_ids(accounts) if string_ids else accounts)
+                     + written(_stringify_ids(accounts) if string_ids else accounts)
                      + ',"users":[' + ",".join(users.values()) + '],"page_views":[]}')
     return document([("links", links), ("events", events), ("linked", linked)])
 
