@@ -37,9 +37,7 @@ import run  # bench/run.py: the store, the plan, the load generator, Prism
 
 from loginaudit.loopback import free_port, wait_until_up
 
-HANDLERS = {"unleash": "getLoginHistory", "canvas": "queryByAccount", "qradar": "getLoginAttempts",
-            "ingedata": "listAccountLogins", "ssojet": "getUserLoginLogs", "okta": "listLogEvents",
-            "entra": "listSignIns"}  # the operation each vendor's bench walk calls
+HANDLERS = run.WALK_HANDLERS
 PROJECTED = ("okta", "entra", "canvas")  # pages of event_json_with whose extra columns hold the event id
 
 

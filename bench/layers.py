@@ -32,9 +32,7 @@ import run  # bench/run.py: the store
 
 HERE = Path(__file__).resolve().parent
 LAYERS = ("rows -> JSON", "SQL", "validation", "handler", "framework")
-HANDLERS = {"unleash": "getLoginHistory", "canvas": "queryBy", "qradar": "getLoginAttempts",
-            "ingedata": "listAccountLogins", "ssojet": "getUserLoginLogs", "okta": "listLogEvents",
-            "entra": "listSignIns"}  # the operation (or its prefix) each vendor's walk calls
+HANDLERS = run.WALK_HANDLERS
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
 CPU = re.compile(r"CPU µs/request per round: ([\d, ]+?)\s+non-2xx")
 

@@ -312,6 +312,9 @@ def _plan(base: str, url: str) -> list[Endpoint]:
 # session 16, when Unleash answered its walk at ~2,500 req/s (a round in 1.2 s) and a faster variant's
 # walk was answered from the cache; `_cycle_note` flags a walk that goes round in under 2 s.
 WALK = 10_000
+WALK_HANDLERS = {"unleash": "getLoginHistory", "canvas": "queryByAccount", "qradar": "getLoginAttempts",
+                 "ingedata": "listAccountLogins", "ssojet": "getUserLoginLogs", "okta": "listLogEvents",
+                 "entra": "listSignIns"}  # the operation each vendor's walk (`_walks`) calls
 DATA_DAYS = 29  # the seed's events lie in the 29 days before ANCHOR (seed.WINDOW)
 
 
