@@ -44,7 +44,8 @@ def _layer(frames: list[tuple[str, str]], handler: str) -> str | None:
     for function, file in reversed(frames):
         if file.startswith("<template") or (file.endswith("rendered.py") and function in ("render", "<lambda>")):
             return "rows -> JSON"
-        if "/sqlalchemy/" in file or (file.endswith("driver.py") and function == "fetch") or \
+        if file.startswith("sqlalchemy/") or "/sqlalchemy/" in file or \
+                (file.endswith("driver.py") and function == "fetch") or \
                 (file.endswith("storage/db.py") and function == "_driver_says"):
             return "SQL"
         if function.startswith("OnceParameterValidator."):
