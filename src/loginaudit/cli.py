@@ -88,7 +88,7 @@ def serve(args: argparse.Namespace) -> None:
     print(_banner(store, args.host, args.port, kept=not empty and not args.scenario), flush=True)
     store.dispose()
     uvicorn.run("loginaudit.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, access_log=args.access_log)
+                log_level=args.log_level, access_log=args.access_log, loop=args.loop)
 
 
 def _port_is_free(host: str, port: int) -> None:
@@ -230,6 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log-level", default="info")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    # asyncio's loop, not uvicorn's default uvloop: at 16 connections uvloop answered 1-2% of requests a
+    # whole round late (p99 2x p50 with a constant 1 ms handler, asyncio's 1.08x), for the same CPU a
+    # request (README, Performance: Session 19)
+    p.add_argument("--loop", choices=("asyncio", "uvloop", "auto"), default="asyncio",
+                   help="event loop (default asyncio: fairer to concurrent connections than uvloop here)")
     p.add_argument("--scenario", help="load this scenario (shipped name or YAML path) instead of demo data")
     p.add_argument("--mock-config", help="YAML with `faults` and `rate_limits` rules to start with")
     p.add_argument("--journal-size", type=int,
