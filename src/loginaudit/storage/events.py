@@ -264,6 +264,12 @@ JOINED_COLUMNS: dict[str, tuple[str, ColumnElement[Any]]] = {
 PERSON_FACTS = ("login_name", "login_person_uuid")
 
 
+def person_at(columns: Sequence[str]) -> int | None:
+    """Where a templated row of `columns` holds the person's id (each PERSON_FACTS column holds it there),
+    or None where the row shows no fact of the person."""
+    return next((i for i, c in enumerate(columns) if c in PERSON_FACTS), None)
+
+
 def _keyset(order: Order, after: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after `after` in `order`, written as a <= b AND (a < b OR rest) so the
     leading key bounds an index range scan on both SQLite and PostgreSQL."""

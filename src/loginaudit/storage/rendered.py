@@ -45,7 +45,17 @@ from ..timefmt import (
     ruby_utc,
 )
 from .driver import SQLITE, Prepared, fetch, prepare
-from .events import FIELDS, JOINED_COLUMNS, PERSON_FACTS, EventQuery, event_rows, form_of, row_type, select_page
+from .events import (
+    FIELDS,
+    JOINED_COLUMNS,
+    PERSON_FACTS,
+    EventQuery,
+    event_rows,
+    form_of,
+    person_at,
+    row_type,
+    select_page,
+)
 from .records import people_named
 
 
@@ -522,7 +532,7 @@ class _Compiled:
         self.write: Writer | None = writer(doc)
         # The template's row reads the person's id where it shows a fact of the person (events.PERSON_FACTS),
         # and the page looks the people up (records.people_named): no join for them.
-        self.person_at = next((i for i, c in enumerate(self.columns) if c in PERSON_FACTS), None)
+        self.person_at = person_at(self.columns)
         self.read_columns = tuple("person_id" if c in PERSON_FACTS else c for c in self.columns)
 
     def register(self, session: Session) -> None:

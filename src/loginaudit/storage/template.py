@@ -21,7 +21,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from . import rendered as r
-from .events import PERSON_FACTS
+from .events import PERSON_FACTS, person_at
 
 _ENCODE: Callable[[str], str] = encode_basestring_ascii
 
@@ -162,7 +162,6 @@ class _Compiler:
         self.position = {name: i for i, name in enumerate(columns)}
         self.repeats = repeats or {}  # how often each value is used (a first compilation's `seen`)
         self.seen: dict[r.Field, int] = {}
-        self.person: int | None = None  # where the row holds the person's id, if the doc shows their facts
         self.locals: dict[r.Field, str] = {}
         self.names: dict[str, Any] = {"_json": _json, "_enc": _ENCODE, "_go_ms": _go_ms, "_epoch_ms": _epoch_ms,
                                       "_UNSET": _UNSET, "_NOBODY": (None, None)}
@@ -174,7 +173,6 @@ class _Compiler:
 
     def col(self, name: str) -> str:
         if name in PERSON_FACTS:  # the row holds the person's id there (rendered._Compiled.read_columns)
-            self.person = self.position[name]
             return f"_person[{PERSON_FACTS.index(name)}]"
         return f"row[{self.position[name]}]"
 
@@ -322,8 +320,9 @@ def writer(doc: r.Doc) -> Writer:
     compiler = _Compiler(r.columns(doc), counting.seen)
     body = compiler.joined(compiler.doc(doc))
     start = "".join(f"    {name} = _UNSET\n" for name in compiler.locals.values())
-    if compiler.person is not None:  # the person looked up once a row (every fact's column holds the id)
-        start += f"    _person = people.get(row[{compiler.person}], _NOBODY)\n"
+    at = person_at(r.columns(doc))
+    if at is not None:  # the person looked up once a row
+        start += f"    _person = people.get(row[{at}], _NOBODY)\n"
     source = f"def write(row, people):\n{start}    return {body}\n"
     # the source is written from our own Doc, never from a request
     exec(compile(source, f"<template of {len(doc)} keys>", "exec"), compiler.names)
