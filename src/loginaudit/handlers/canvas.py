@@ -279,11 +279,9 @@ def _linked(session: Session, ids: Iterable[int | None], caller: Caller, string_
     string ids): a walk through hourly windows links the same users page after page (rendering them was a
     third of a Canvas page, and encoding the page's ~100 linked dicts ~6% of it). The user document is
     the one its login shows (its SIS ids, its login_id)."""
-    shown = _stringify_ids if string_ids else (lambda value: value)
-
     def load(wanted: list[int]) -> dict[int, _Linked]:
-        return {i: _Linked(c.tenant_id, c.person_id, written(shown(_login_json(c, caller))),
-                           written(shown(_user_json(c, caller, c.login))))
+        return {i: _Linked(c.tenant_id, c.person_id, written(_shown(_login_json(c, caller), string_ids)),
+                           written(_shown(_user_json(c, caller, c.login), string_ids)))
                 for i, c in login_rows(session, wanted).items()}
     view = ("canvas.linked", caller.site_admin, frozenset(caller.grants), caller.zone.key, string_ids)
     return remembered_each(session, view, ids, load)
@@ -308,13 +306,18 @@ def _document(session: Session, events: Encoded, logins_used: Iterable[int | Non
     links = {"events.login": None, "events.account": f"{root}/accounts/{{events.account}}",
              "events.user": None, "events.page_view": None}
     linked = Encoded('{"logins":[' + ",".join(link.login for link in logins.values()) + '],"accounts":'
-                     + written(_stringify_ids(accounts) if string_ids else accounts)
+                     + written(_shown(accounts, string_ids))
                      + ',"users":[' + ",".join(users.values()) + '],"page_views":[]}')
     return document([("links", links), ("events", events), ("linked", linked)])
 
 
 _ID_KEY = re.compile(r"(^|_)id\Z")
 _IDS_KEY = re.compile(r"(^|_)ids\Z")
+
+
+def _shown(value: Any, string_ids: bool) -> Any:
+    """A linked record as the caller asked for it: its ids as strings under `canvas-string-ids`."""
+    return _stringify_ids(value) if string_ids else value
 
 
 def _stringify_ids(value: Any) -> Any:
